@@ -1,0 +1,665 @@
+"""Number systems the engine runs over.
+
+One forward pass serves every number system: the engine and the reference
+algorithms only ever call the methods of an :class:`Arithmetic` (``array``,
+``const``, ``matmul``, ``exp``, ``relu``, ``T``, ``concat``) and the
+operators ``+ - * /`` and indexing on the arrays it returns.  Arrays are numpy
+arrays: ``float64`` for :class:`Float64`, ``object`` arrays of exact or
+multiprecision scalars for the others, and an :class:`ErrArray` (value plus a
+running error bound) for :class:`Float64Bounded`.
+
+| class              | scalars                      | evidence        | relu | exp |
+|--------------------|------------------------------|-----------------|------|-----|
+| Float64            | IEEE double                  | numerical       | yes  | yes |
+| Float64Bounded     | double + running error bound | numerical       | yes  | yes |
+| Multiprecision     | mpmath.mpf at ``dps`` digits | multiprecision  | yes  | yes |
+| Rational           | flint.fmpq                   | exact           | yes  | no  |
+| PrimeField         | flint.nmod, p = 2^61 - 1     | exact (w.h.p.)  | no   | no  |
+| Symbolic           | sympy rational functions     | symbolic        | cell | no  |
+| Ball               | flint.arb at ``prec`` bits   | certified       | yes  | yes |
+
+An operation without meaning in a number system raises
+:class:`ArithmeticDomainError` naming the operation and the system, instead of
+computing garbage (ReLU needs an order, which GF(p) lacks; exp of a rational is
+irrational).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, Callable, Iterable, Sequence
+
+import mpmath
+import numpy as np
+
+import flint
+
+Scalar = Any
+Array = Any
+
+MERSENNE_61 = 2**61 - 1
+UNIT_ROUNDOFF_64 = 2.0**-53
+
+
+class ArithmeticDomainError(ArithmeticError):
+    """An operation was asked of a number system in which it has no meaning."""
+
+
+class Sym:
+    """A free variable (``Sym("x")``) or a formula built from free variables
+    with + - * / and numbers.  Construction code can combine drawn entries
+    without knowing whether they are numbers or symbols; only
+    :class:`Symbolic` evaluates a Sym (every other number system refuses it)."""
+
+    __slots__ = ("name", "op", "args")
+
+    def __init__(self, name: str | None = None, op: str | None = None, args: tuple = ()) -> None:
+        self.name, self.op, self.args = name, op, args
+
+    def __repr__(self) -> str:
+        return self.name if self.op is None else f"({self.op} {' '.join(map(repr, self.args))})"
+
+    def __add__(self, o: Any) -> "Sym":
+        return NotImplemented if isinstance(o, np.ndarray) else Sym(op="+", args=(self, o))
+
+    def __radd__(self, o: Any) -> "Sym":
+        return NotImplemented if isinstance(o, np.ndarray) else Sym(op="+", args=(o, self))
+
+    def __sub__(self, o: Any) -> "Sym":
+        return NotImplemented if isinstance(o, np.ndarray) else Sym(op="-", args=(self, o))
+
+    def __rsub__(self, o: Any) -> "Sym":
+        return NotImplemented if isinstance(o, np.ndarray) else Sym(op="-", args=(o, self))
+
+    def __mul__(self, o: Any) -> "Sym":
+        return NotImplemented if isinstance(o, np.ndarray) else Sym(op="*", args=(self, o))
+
+    def __rmul__(self, o: Any) -> "Sym":
+        return NotImplemented if isinstance(o, np.ndarray) else Sym(op="*", args=(o, self))
+
+    def __truediv__(self, o: Any) -> "Sym":
+        return NotImplemented if isinstance(o, np.ndarray) else Sym(op="/", args=(self, o))
+
+    def __rtruediv__(self, o: Any) -> "Sym":
+        return NotImplemented if isinstance(o, np.ndarray) else Sym(op="/", args=(o, self))
+
+    def __neg__(self) -> "Sym":
+        return Sym(op="-", args=(0, self))
+
+
+def _as_fraction(x: Any) -> Fraction:
+    """Exact conversion of ints, Fractions, flint.fmpq and finite floats."""
+    if isinstance(x, Fraction):
+        return x
+    if isinstance(x, (int, np.integer)):
+        return Fraction(int(x))
+    if isinstance(x, (float, np.floating)):
+        if not math.isfinite(float(x)):
+            raise ValueError(f"non-finite value {x!r} cannot enter an exact computation")
+        return Fraction(float(x))
+    if isinstance(x, flint.fmpq):
+        return Fraction(int(x.p), int(x.q))
+    if isinstance(x, Sym):
+        raise ArithmeticDomainError(f"free symbol {x!r} outside the symbolic number system")
+    raise TypeError(f"cannot convert {type(x).__name__} {x!r} to an exact rational")
+
+
+def _object_array(values: Iterable[Any], shape: tuple[int, ...]) -> np.ndarray:
+    out = np.empty(int(np.prod(shape)) if shape else 1, dtype=object)
+    out[:] = list(values)
+    return out.reshape(shape)
+
+
+class Arithmetic:
+    """Interface every number system implements (see the module docstring)."""
+
+    name: str = "abstract"
+    evidence: str = "none"
+    ordered: bool = True
+
+    # -- construction -------------------------------------------------------
+    def scalar(self, x: Any) -> Scalar:
+        raise NotImplementedError
+
+    def array(self, x: Any) -> Array:
+        """Convert numbers (floats, ints, Fractions, or scalars already of this
+        system) to an array of this system."""
+        a = np.asarray(x, dtype=object)
+        return _object_array((self.scalar(v) for v in a.ravel()), a.shape)
+
+    def const(self, x: Any) -> Scalar:
+        return self.scalar(x)
+
+    def zeros(self, shape: tuple[int, ...]) -> Array:
+        return self.array(np.zeros(shape, dtype=object) + 0)
+
+    def eye(self, n: int) -> Array:
+        return self.array(np.eye(n, dtype=int).astype(object))
+
+    # -- structure ----------------------------------------------------------
+    @staticmethod
+    def T(a: Array) -> Array:
+        return a.swapaxes(-1, -2)
+
+    @staticmethod
+    def concat(arrays: Sequence[Array], axis: int) -> Array:
+        return np.concatenate(list(arrays), axis=axis)
+
+    # -- algebra ------------------------------------------------------------
+    def matmul(self, a: Array, b: Array) -> Array:
+        return np.matmul(a, b)
+
+    def sum(self, a: Array, axis: int) -> Array:
+        return a.sum(axis=axis)
+
+    def exp(self, a: Array) -> Array:
+        raise ArithmeticDomainError(f"exp has no meaning in {self.name}: its values are not closed under exp")
+
+    def relu(self, a: Array) -> Array:
+        raise ArithmeticDomainError(f"ReLU has no meaning in {self.name}: it needs an ordered field")
+
+    def softmax_shift(self, scores: Array, mask: Array) -> Array:
+        """A per-query shift subtracted from the scores before exp; softmax is
+        invariant under it.  Only float64 needs one (to avoid overflow)."""
+        return None
+
+    # -- read-out -----------------------------------------------------------
+    def to_float(self, a: Array) -> np.ndarray:
+        return np.asarray(a, dtype=object).astype(float)
+
+    def describe(self) -> str:
+        return self.name
+
+
+# ---------------------------------------------------------------------------
+# float64
+# ---------------------------------------------------------------------------
+
+
+class Float64(Arithmetic):
+    """IEEE double precision on numpy arrays; supports leading batch axes."""
+
+    name = "float64"
+    evidence = "numerical"
+
+    def scalar(self, x: Any) -> float:
+        return float(x)
+
+    def array(self, x: Any) -> np.ndarray:
+        a = np.asarray(x)
+        if a.dtype == object:
+            a = a.astype(float)
+        return np.asarray(a, dtype=np.float64)
+
+    def const(self, x: Any) -> float:
+        return float(x)
+
+    def zeros(self, shape: tuple[int, ...]) -> np.ndarray:
+        return np.zeros(shape)
+
+    def eye(self, n: int) -> np.ndarray:
+        return np.eye(n)
+
+    def exp(self, a: np.ndarray) -> np.ndarray:
+        return np.exp(a)
+
+    def relu(self, a: np.ndarray) -> np.ndarray:
+        return np.maximum(a, 0.0)
+
+    def softmax_shift(self, scores: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        masked = np.where(mask > 0, scores, -np.inf)
+        shift = masked.max(axis=-2, keepdims=True)
+        return np.where(np.isfinite(shift), shift, 0.0)
+
+    def to_float(self, a: np.ndarray) -> np.ndarray:
+        return np.asarray(a, dtype=np.float64)
+
+
+# ---------------------------------------------------------------------------
+# float64 with a running error bound
+# ---------------------------------------------------------------------------
+
+
+def gamma(k: int, u: float = UNIT_ROUNDOFF_64) -> float:
+    """Higham's gamma_k = k u / (1 - k u): the relative error bound of a
+    length-k floating-point sum or dot product."""
+    if k * u >= 1:
+        raise ValueError(f"gamma_{k} undefined: k u = {k * u} >= 1")
+    return k * u / (1 - k * u)
+
+
+@dataclass
+class ErrArray:
+    """A float64 array ``val`` and a bound ``err`` on |val - exact| entrywise.
+
+    The bound is propagated by running error analysis (Wilkinson; Higham,
+    *Accuracy and Stability of Numerical Algorithms*, 2nd ed., §3.1): each
+    operation adds the rounding error of its result to the propagated error of
+    its inputs.  Second-order terms (err·err) are kept, so the bound is not
+    merely first order; the computation of the bound itself is rounded, which
+    we cover with a factor (1 + 4u) on each step (far below the slack)."""
+
+    val: np.ndarray
+    err: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.val.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.val.ndim
+
+    def __getitem__(self, idx: Any) -> "ErrArray":
+        return ErrArray(self.val[idx], self.err[idx])
+
+    def swapaxes(self, a: int, b: int) -> "ErrArray":
+        return ErrArray(self.val.swapaxes(a, b), self.err.swapaxes(a, b))
+
+    def reshape(self, *shape: Any) -> "ErrArray":
+        return ErrArray(self.val.reshape(*shape), self.err.reshape(*shape))
+
+    @staticmethod
+    def lift(x: Any) -> "ErrArray":
+        if isinstance(x, ErrArray):
+            return x
+        v = np.asarray(x, dtype=np.float64)
+        return ErrArray(v, np.zeros_like(v))
+
+    def _round(self, val: np.ndarray, err: np.ndarray) -> "ErrArray":
+        u = UNIT_ROUNDOFF_64
+        return ErrArray(val, (err + u * np.abs(val)) * (1 + 4 * u))
+
+    def __add__(self, other: Any) -> "ErrArray":
+        o = ErrArray.lift(other)
+        return self._round(self.val + o.val, self.err + o.err)
+
+    __radd__ = __add__
+
+    def __neg__(self) -> "ErrArray":
+        return ErrArray(-self.val, self.err)
+
+    def __sub__(self, other: Any) -> "ErrArray":
+        return self + (-ErrArray.lift(other))
+
+    def __rsub__(self, other: Any) -> "ErrArray":
+        return ErrArray.lift(other) - self
+
+    def __mul__(self, other: Any) -> "ErrArray":
+        o = ErrArray.lift(other)
+        err = np.abs(self.val) * o.err + self.err * np.abs(o.val) + self.err * o.err
+        return self._round(self.val * o.val, err)
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other: Any) -> "ErrArray":
+        o = ErrArray.lift(other)
+        lower = np.abs(o.val) - o.err
+        if np.any(lower <= 0):
+            raise ArithmeticDomainError("division by a value whose error bound reaches zero")
+        q = self.val / o.val
+        err = (self.err + np.abs(q) * o.err) / lower
+        return self._round(q, err)
+
+    def __rtruediv__(self, other: Any) -> "ErrArray":
+        return ErrArray.lift(other) / self
+
+    def sum(self, axis: int) -> "ErrArray":
+        k = self.val.shape[axis]
+        v = self.val.sum(axis=axis)
+        err = self.err.sum(axis=axis) + gamma(max(k - 1, 1)) * np.abs(self.val).sum(axis=axis)
+        return ErrArray(v, err * (1 + 4 * UNIT_ROUNDOFF_64))
+
+
+class Float64Bounded(Arithmetic):
+    """float64 values carried with a rigorous-in-spirit running error bound.
+
+    Used to *derive* tolerances: |computed - exact| <= err for every entry,
+    up to the rounding of the bound computation itself.  The check compares
+    ``|model - reference| <= err_model + err_reference``."""
+
+    name = "float64+bound"
+    evidence = "numerical"
+
+    def scalar(self, x: Any) -> float:
+        return float(x)
+
+    def array(self, x: Any) -> ErrArray:
+        if isinstance(x, ErrArray):
+            return x
+        a = np.asarray(x)
+        exact = np.zeros(a.shape)
+        if a.dtype == object:
+            # entries that are not exactly representable start with half an ulp
+            f = a.astype(float)
+            exact = np.array([0.0 if Fraction(float(fv)) == _as_fraction(v) else UNIT_ROUNDOFF_64 * abs(fv)
+                              for fv, v in zip(f.ravel(), a.ravel())]).reshape(a.shape)
+            a = f
+        return ErrArray(np.asarray(a, dtype=np.float64), exact)
+
+    def const(self, x: Any) -> ErrArray:
+        f = float(x)
+        e = 0.0 if Fraction(f) == _as_fraction(x) else UNIT_ROUNDOFF_64 * abs(f)
+        return ErrArray(np.asarray(f), np.asarray(e))
+
+    def zeros(self, shape: tuple[int, ...]) -> ErrArray:
+        return ErrArray(np.zeros(shape), np.zeros(shape))
+
+    def eye(self, n: int) -> ErrArray:
+        return ErrArray(np.eye(n), np.zeros((n, n)))
+
+    @staticmethod
+    def T(a: ErrArray) -> ErrArray:
+        return a.swapaxes(-1, -2)
+
+    @staticmethod
+    def concat(arrays: Sequence[Any], axis: int) -> ErrArray:
+        lifted = [ErrArray.lift(a) for a in arrays]
+        return ErrArray(np.concatenate([a.val for a in lifted], axis=axis),
+                        np.concatenate([a.err for a in lifted], axis=axis))
+
+    def matmul(self, a: Any, b: Any) -> ErrArray:
+        a, b = ErrArray.lift(a), ErrArray.lift(b)
+        k = a.val.shape[-1]
+        val = np.matmul(a.val, b.val)
+        abs_a, abs_b = np.abs(a.val), np.abs(b.val)
+        propagated = np.matmul(abs_a, b.err) + np.matmul(a.err, abs_b) + np.matmul(a.err, b.err)
+        rounding = gamma(k) * np.matmul(abs_a, abs_b)
+        return ErrArray(val, (propagated + rounding) * (1 + 4 * UNIT_ROUNDOFF_64 * (k + 2)))
+
+    def sum(self, a: ErrArray, axis: int) -> ErrArray:
+        return a.sum(axis)
+
+    def exp(self, a: ErrArray) -> ErrArray:
+        v = np.exp(a.val)
+        # |e^{x+d} - e^x| <= e^x (e^{|d|} - 1); numpy's exp is within 1 ulp: 2u.
+        err = v * np.expm1(a.err) + 2 * UNIT_ROUNDOFF_64 * v
+        return ErrArray(v, err * (1 + 4 * UNIT_ROUNDOFF_64))
+
+    def relu(self, a: ErrArray) -> ErrArray:
+        # ReLU is 1-Lipschitz and exact in floating point.
+        return ErrArray(np.maximum(a.val, 0.0), a.err)
+
+    def softmax_shift(self, scores: ErrArray, mask: np.ndarray) -> np.ndarray:
+        # An exactly known float shift: it changes nothing mathematically.
+        return Float64().softmax_shift(scores.val, mask)
+
+    def to_float(self, a: Any) -> np.ndarray:
+        return ErrArray.lift(a).val
+
+
+# ---------------------------------------------------------------------------
+# multiprecision
+# ---------------------------------------------------------------------------
+
+
+class Multiprecision(Arithmetic):
+    """mpmath floating point at ``dps`` decimal digits (its own context, so
+    nothing global changes).  Its unit roundoff is ``2**-prec``."""
+
+    evidence = "multiprecision"
+
+    def __init__(self, dps: int = 50) -> None:
+        if dps < 15:
+            raise ValueError(f"multiprecision below double precision makes no sense: dps={dps}")
+        self.dps = dps
+        self.ctx = mpmath.MPContext()
+        self.ctx.dps = dps
+        self.name = f"mpmath[{dps} digits]"
+
+    @property
+    def unit_roundoff(self) -> float:
+        return 2.0 ** (-self.ctx.prec)
+
+    def scalar(self, x: Any) -> Any:
+        if isinstance(x, Fraction):
+            return self.ctx.mpf(x.numerator) / x.denominator
+        if isinstance(x, flint.fmpq):
+            return self.ctx.mpf(int(x.p)) / int(x.q)
+        if isinstance(x, (float, np.floating)) and not math.isfinite(float(x)):
+            raise ValueError(f"non-finite value {x!r}")
+        return self.ctx.mpf(x if not isinstance(x, np.generic) else x.item())
+
+    def matmul(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.matmul(a, b)
+
+    def exp(self, a: np.ndarray) -> np.ndarray:
+        return _object_array((self.ctx.exp(v) for v in a.ravel()), a.shape)
+
+    def relu(self, a: np.ndarray) -> np.ndarray:
+        zero = self.ctx.mpf(0)
+        return _object_array((v if v > 0 else zero for v in a.ravel()), a.shape)
+
+
+# ---------------------------------------------------------------------------
+# exact rationals
+# ---------------------------------------------------------------------------
+
+
+def _flint_matmul(a: np.ndarray, b: np.ndarray, mat: Callable[..., Any], extra: tuple = ()) -> np.ndarray:
+    """2-D (or batched) matrix product through a flint matrix type."""
+    if a.ndim > 2 or b.ndim > 2:
+        lead = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        a_full = np.broadcast_to(a, lead + a.shape[-2:])
+        b_full = np.broadcast_to(b, lead + b.shape[-2:])
+        out = np.empty(lead + (a.shape[-2], b.shape[-1]), dtype=object)
+        for idx in np.ndindex(*lead):
+            out[idx] = _flint_matmul(a_full[idx], b_full[idx], mat, extra)
+        return out
+    m, k = a.shape
+    k2, n = b.shape
+    if k != k2:
+        raise ValueError(f"matmul shape mismatch: {a.shape} @ {b.shape}")
+    if k == 0:
+        raise ValueError("matmul over an empty inner dimension")
+    prod = mat(m, k, list(a.ravel()), *extra) * mat(k, n, list(b.ravel()), *extra)
+    return _object_array(prod.entries(), (m, n))
+
+
+class Rational(Arithmetic):
+    """Exact rational arithmetic (flint.fmpq; products through fmpq_mat)."""
+
+    name = "rational"
+    evidence = "exact"
+
+    def scalar(self, x: Any) -> flint.fmpq:
+        if isinstance(x, flint.fmpq):
+            return x
+        f = _as_fraction(x)
+        return flint.fmpq(f.numerator, f.denominator)
+
+    def matmul(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return _flint_matmul(a, b, flint.fmpq_mat)
+
+    def relu(self, a: np.ndarray) -> np.ndarray:
+        zero = flint.fmpq(0)
+        return _object_array((v if v > 0 else zero for v in a.ravel()), a.shape)
+
+    @staticmethod
+    def max_bits(a: np.ndarray) -> int:
+        """Largest numerator or denominator bit length in ``a``."""
+        return max((max(int(v.p).bit_length(), int(v.q).bit_length()) for v in np.asarray(a).ravel()), default=0)
+
+
+# ---------------------------------------------------------------------------
+# prime field
+# ---------------------------------------------------------------------------
+
+
+class PrimeField(Arithmetic):
+    """GF(p) with p = 2^61 - 1 (flint.nmod, products through nmod_mat).
+
+    Evaluating both sides of a polynomial identity of total degree D at a
+    uniformly random point of GF(p)^N errs (a false "holds") with probability
+    at most D/p (Schwartz–Zippel); r independent points: (D/p)^r.  Rational
+    inputs map into the field when their denominators are prime to p."""
+
+    name = "GF(2^61-1)"
+    evidence = "exact"
+    ordered = False
+
+    def __init__(self, p: int = MERSENNE_61) -> None:
+        self.p = p
+        self.name = "GF(2^61-1)" if p == MERSENNE_61 else f"GF({p})"
+
+    def scalar(self, x: Any) -> flint.nmod:
+        if isinstance(x, flint.nmod):
+            return x
+        f = _as_fraction(x)
+        if f.denominator % self.p == 0:
+            raise ArithmeticDomainError(f"{f} has a denominator divisible by p = {self.p}")
+        return flint.nmod(f.numerator, self.p) / f.denominator
+
+    def random(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+        """Uniform field elements (as Fractions with denominator 1)."""
+        vals = [Fraction(int(rng.integers(0, self.p))) for _ in range(int(np.prod(shape)))]
+        return _object_array(vals, shape)
+
+    def matmul(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return _flint_matmul(a, b, flint.nmod_mat, (self.p,))
+
+    def schwartz_zippel(self, degree: int, points: int = 1) -> float:
+        """Upper bound on the probability that a false identity of total
+        degree ``degree`` vanishes at ``points`` independent random points."""
+        return (degree / self.p) ** points
+
+
+# ---------------------------------------------------------------------------
+# symbolic
+# ---------------------------------------------------------------------------
+
+
+class Symbolic(Arithmetic):
+    """Rational functions over Q in named symbols (sympy's FracField, whose
+    elements are kept in canonical form: equality *is* symbolic identity).
+
+    ReLU is defined only on a sign cell: given ``point`` (exact rational values
+    of the symbols), relu(e) is e where e(point) > 0 and 0 where e(point) < 0;
+    the resulting identity then holds on the whole open cell of inputs with the
+    same signs.  A zero at the point (a cell boundary) raises."""
+
+    evidence = "symbolic"
+
+    def __init__(self, names: Sequence[str], point: dict[str, Fraction] | None = None) -> None:
+        from sympy import QQ
+        from sympy.polys.fields import field as frac_field
+
+        if len(set(names)) != len(names):
+            raise ValueError("symbol names must be distinct")
+        self.names = list(names)
+        self.K, *gens = frac_field(",".join(self.names) if self.names else "_unused", QQ)
+        self.gens = dict(zip(self.names, gens))
+        self.point = point
+        self.used_cells = False  # set when a ReLU was resolved on the sign cell of ``point``
+        self.name = f"sympy QQ({len(self.names)} symbols)"
+
+    def symbol(self, name: str) -> Any:
+        return self.gens[name]
+
+    def symbols(self, prefix: str, shape: tuple[int, ...]) -> np.ndarray:
+        """The array of symbols ``prefix_i_j`` (which must have been declared)."""
+        return _object_array((self.gens[f"{prefix}_{'_'.join(map(str, idx))}"] for idx in np.ndindex(*shape)), shape)
+
+    @staticmethod
+    def symbol_names(prefix: str, shape: tuple[int, ...]) -> list[str]:
+        return [f"{prefix}_{'_'.join(map(str, idx))}" for idx in np.ndindex(*shape)]
+
+    def scalar(self, x: Any) -> Any:
+        if hasattr(x, "field") and getattr(x, "field", None) is self.K:
+            return x
+        if isinstance(x, Sym):
+            if x.op is None:
+                if x.name not in self.gens:
+                    raise ArithmeticDomainError(f"symbol {x.name!r} was not declared")
+                return self.gens[x.name]
+            a, b = (self.scalar(v) for v in x.args)
+            return {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b, "/": lambda: a / b}[x.op]()
+        from sympy import QQ
+
+        f = _as_fraction(x)
+        return self.K(QQ(f.numerator, f.denominator))
+
+    def _value_at_point(self, e: Any) -> Fraction:
+        if self.point is None:
+            raise ArithmeticDomainError("ReLU of a symbolic expression needs a sign cell: give Symbolic(point=...)")
+        args = [self.point[n] for n in self.names]
+        num, den = e.numer(*args) if self.names else e.numer, e.denom(*args) if self.names else e.denom
+        return Fraction(int(num.numerator), int(num.denominator)) / Fraction(int(den.numerator), int(den.denominator))
+
+    def relu(self, a: np.ndarray) -> np.ndarray:
+        out = []
+        for e in a.ravel():
+            v = self._value_at_point(e)
+            if v == 0 and e != 0:
+                raise ArithmeticDomainError("the sample point lies on a ReLU cell boundary")
+            self.used_cells = True
+            out.append(e if v > 0 else self.K(0))
+        return _object_array(out, a.shape)
+
+    def to_float(self, a: np.ndarray) -> np.ndarray:
+        return np.array([float(self._value_at_point(e)) for e in np.asarray(a).ravel()]).reshape(np.shape(a))
+
+    def to_sympy(self, a: np.ndarray) -> np.ndarray:
+        return _object_array((e.as_expr() for e in np.asarray(a).ravel()), np.shape(a))
+
+
+# ---------------------------------------------------------------------------
+# ball arithmetic
+# ---------------------------------------------------------------------------
+
+
+class Ball(Arithmetic):
+    """Arb ball arithmetic (python-flint) at ``prec`` bits: every result is a
+    ball that certainly contains the exact real value.  Comparisons of balls
+    mean "certainly".  The working precision is set per operation through
+    flint.ctx and restored afterwards."""
+
+    evidence = "certified"
+
+    def __init__(self, prec: int = 128) -> None:
+        self.prec = prec
+        self.name = f"arb[{prec} bits]"
+
+    def _with_prec(self, fn: Callable[[], Any]) -> Any:
+        old = flint.ctx.prec
+        flint.ctx.prec = self.prec
+        try:
+            return fn()
+        finally:
+            flint.ctx.prec = old
+
+    def scalar(self, x: Any) -> flint.arb:
+        if isinstance(x, flint.arb):
+            return x
+        f = _as_fraction(x)
+        return self._with_prec(lambda: flint.arb(f.numerator) / f.denominator)
+
+    def matmul(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return self._with_prec(lambda: _flint_matmul(a, b, flint.arb_mat))
+
+    def exp(self, a: np.ndarray) -> np.ndarray:
+        return self._with_prec(lambda: _object_array((v.exp() for v in a.ravel()), a.shape))
+
+    def relu(self, a: np.ndarray) -> np.ndarray:
+        def one(v: flint.arb) -> flint.arb:
+            if v >= 0:
+                return v
+            if v <= 0:
+                return flint.arb(0)
+            return (v + abs(v)) / 2  # encloses max(v, 0) on a ball straddling 0
+
+        return self._with_prec(lambda: _object_array((one(v) for v in a.ravel()), a.shape))
+
+    def to_float(self, a: np.ndarray) -> np.ndarray:
+        return np.array([float(v.mid()) for v in np.asarray(a).ravel()]).reshape(np.shape(a))
+
+    @staticmethod
+    def radius(a: np.ndarray) -> np.ndarray:
+        return np.array([float(v.rad()) for v in np.asarray(a).ravel()]).reshape(np.shape(a))
+
+
+def all_arithmetics() -> list[Arithmetic]:
+    """One instance of each number system (symbolic needs its symbols)."""
+    return [Float64(), Float64Bounded(), Multiprecision(50), Rational(), PrimeField(), Ball(128)]

@@ -1,0 +1,404 @@
+"""The checkers, one per kind of evidence, and the identity-claim machinery.
+
+An identity claim is described by an :class:`IdentitySpec`: how to draw an
+instance (through a :class:`Draw`, so that the same sampler yields dyadic
+rationals, uniform prime-field elements or free symbols), how to build the
+transformer, how to run it and the reference algorithm, both in any
+arithmetic.  :func:`identity_checks` turns the spec into one check per mode:
+
+| mode         | draws                | arithmetic              | passes when                            |
+|--------------|----------------------|-------------------------|----------------------------------------|
+| float64      | dyadic rationals     | Float64Bounded          | |model - ref| <= err_model + err_ref   |
+| mpmath       | dyadic rationals     | Multiprecision(30/60/120)| error <= the float64 bound · u_p/u_64 |
+| rational     | dyadic rationals     | Rational                | model == ref exactly                   |
+| prime-field  | uniform in GF(p)     | PrimeField              | model == ref; Schwartz–Zippel bound    |
+| symbolic     | free symbols         | Symbolic                | model - ref == 0 as rational functions |
+
+The float64 tolerance is the running error bound of both computations
+(:class:`constructions.arithmetic.Float64Bounded`): derived, never a magic
+constant.  Dyadic draws are exact both as doubles and as rationals, so the
+float64 and exact checks see the very same instance.
+"""
+
+from __future__ import annotations
+
+import itertools
+import traceback
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from constructions.arithmetic import (
+    UNIT_ROUNDOFF_64,
+    Arithmetic,
+    ArithmeticDomainError,
+    ErrArray,
+    Float64,
+    Float64Bounded,
+    Multiprecision,
+    PrimeField,
+    Rational,
+    Sym,
+    Symbolic,
+    _object_array,
+)
+from verify.registry import CheckResult, Context, Falsifier
+
+# ---------------------------------------------------------------------------
+# draws
+# ---------------------------------------------------------------------------
+
+
+class Draw:
+    """Where a sampler gets its numbers from."""
+
+    kind = "abstract"
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self.rng = rng
+
+    def real(self, shape: tuple[int, ...] | int = (), scale: float = 1.0) -> Any:
+        raise NotImplementedError
+
+    def step(self, hi: float = 1.0) -> Any:
+        """A step size in (0, hi] (any nonzero element for field draws)."""
+        raise NotImplementedError
+
+    def value(self, x: Any) -> Fraction:
+        """A numeric value of an entry (the sample point for symbols)."""
+        raise NotImplementedError
+
+    def integer(self, lo: int, hi: int) -> int:
+        return int(self.rng.integers(lo, hi + 1))
+
+
+class DyadicDraw(Draw):
+    """Gaussian entries rounded to multiples of 2^-bits: exact doubles and
+    exact rationals at once."""
+
+    kind = "dyadic"
+
+    def __init__(self, rng: np.random.Generator, bits: int = 6) -> None:
+        super().__init__(rng)
+        self.bits = bits
+
+    def _dyadic(self, x: float) -> Fraction:
+        return Fraction(int(round(x * 2**self.bits)), 2**self.bits)
+
+    def real(self, shape: tuple[int, ...] | int = (), scale: float = 1.0) -> Any:
+        shape = (shape,) if isinstance(shape, int) else tuple(shape)
+        vals = self.rng.standard_normal(shape or (1,)) * scale
+        out = _object_array((self._dyadic(v) for v in vals.ravel()), shape or (1,))
+        return out if shape else out[0]
+
+    def step(self, hi: float = 1.0) -> Fraction:
+        k = int(self.rng.integers(1, 2**self.bits + 1))
+        return Fraction(k, 2**self.bits) * Fraction(hi)
+
+    def value(self, x: Any) -> Fraction:
+        return Fraction(x)
+
+
+class FieldDraw(Draw):
+    """Uniform elements of GF(p): the Schwartz–Zippel lemma needs them."""
+
+    kind = "field"
+
+    def __init__(self, rng: np.random.Generator, field: PrimeField) -> None:
+        super().__init__(rng)
+        self.field = field
+
+    def real(self, shape: tuple[int, ...] | int = (), scale: float = 1.0) -> Any:
+        shape = (shape,) if isinstance(shape, int) else tuple(shape)
+        out = self.field.random(self.rng, shape or (1,))
+        return out if shape else out[0]
+
+    def step(self, hi: float = 1.0) -> Fraction:
+        return Fraction(int(self.rng.integers(1, self.field.p)))
+
+    def value(self, x: Any) -> Fraction:
+        raise ArithmeticDomainError("a prime-field draw has no numeric value (no order)")
+
+
+class SymbolDraw(Draw):
+    """Free symbols; each also gets a dyadic value (the sample point, used to
+    fix a ReLU sign cell and by samplers that need a magnitude)."""
+
+    kind = "symbolic"
+
+    def __init__(self, rng: np.random.Generator, bits: int = 6) -> None:
+        super().__init__(rng)
+        self.names: list[str] = []
+        self.point: dict[str, Fraction] = {}
+        self._dyadic = DyadicDraw(rng, bits)
+
+    def _new(self, prefix: str, value: Fraction) -> Sym:
+        name = f"{prefix}{len(self.names)}"
+        self.names.append(name)
+        self.point[name] = value
+        return Sym(name)
+
+    def real(self, shape: tuple[int, ...] | int = (), scale: float = 1.0) -> Any:
+        shape = (shape,) if isinstance(shape, int) else tuple(shape)
+        vals = self._dyadic.real(shape or (1,), scale)
+        out = _object_array((self._new("s", v) for v in vals.ravel()), shape or (1,))
+        return out if shape else out[0]
+
+    def step(self, hi: float = 1.0) -> Sym:
+        return self._new("eta", self._dyadic.step(hi))
+
+    def value(self, x: Any) -> Fraction:
+        return self.point[x.name] if isinstance(x, Sym) else Fraction(x)
+
+    def arithmetic(self) -> Symbolic:
+        return Symbolic(self.names, self.point)
+
+
+# ---------------------------------------------------------------------------
+# comparisons
+# ---------------------------------------------------------------------------
+
+
+def _flat(a: Any) -> Any:
+    if isinstance(a, ErrArray):
+        return a.reshape(-1)
+    return np.asarray(a, dtype=object if np.asarray(a).dtype == object else float).reshape(-1)
+
+
+def exact_mismatches(observed: Any, expected: Any) -> list[int]:
+    """Indices where two exact arrays differ."""
+    o, e = _flat(observed), _flat(expected)
+    if o.shape != e.shape:
+        raise ValueError(f"model output shape {np.shape(observed)} != reference shape {np.shape(expected)}")
+    return [i for i, (a, b) in enumerate(zip(o, e)) if not (a - b) == 0]
+
+
+def bounded_comparison(observed: Any, expected: Any) -> tuple[float, float, bool]:
+    """(max error, tolerance at the worst entry, passed) for float64+bound."""
+    o, e = ErrArray.lift(observed), ErrArray.lift(expected)
+    if o.val.shape != e.val.shape:
+        raise ValueError(f"model output shape {o.val.shape} != reference shape {e.val.shape}")
+    err = np.abs(o.val - e.val).ravel()
+    tol = (o.err + e.err).ravel()
+    if not np.all(np.isfinite(o.val)) or not np.all(np.isfinite(e.val)):
+        return float("inf"), float(tol.max(initial=0.0)), False
+    ratio = np.where(tol > 0, err / np.where(tol > 0, tol, 1), np.where(err > 0, np.inf, 0))
+    worst = int(np.argmax(ratio)) if ratio.size else 0
+    return float(err.max(initial=0.0)), float(tol[worst]) if tol.size else 0.0, bool(np.all(err <= tol))
+
+
+# ---------------------------------------------------------------------------
+# identity claims
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """A mutated construction that the identity checks must reject."""
+
+    name: str
+    description: str
+    apply: Callable[[Any, Any], Any]  # (model, instance) -> mutated model
+
+
+@dataclass
+class IdentitySpec:
+    """Everything the identity checkers need to know about a claim.
+
+    ``sample(draw, sizes)`` returns an instance; ``build(instance)`` the
+    transformer; ``run(ar, model, instance)`` its output and
+    ``reference(ar, instance)`` the algorithm's, both arrays of ``ar``.
+    ``sizes`` maps a mode to the list of size dictionaries to test;
+    ``degree(sizes)`` bounds the total degree of the identity's polynomial in
+    the drawn entries (for Schwartz–Zippel)."""
+
+    sample: Callable[[Draw, dict[str, int]], Any]
+    build: Callable[[Any], Any]
+    run: Callable[[Arithmetic, Any, Any], Any]
+    reference: Callable[[Arithmetic, Any], Any]
+    sizes: dict[str, list[dict[str, int]]]
+    degree: Callable[[dict[str, int]], int] | None = None
+    mutants: Sequence[Mutant] = ()
+    modes: tuple[str, ...] = ("float64", "mpmath", "rational", "prime-field", "symbolic")
+    not_applicable: dict[str, str] = field(default_factory=dict)  # mode -> why not
+    falsify_with: str = "rational"  # the check mutants are run through
+
+    def evaluate(self, ar: Arithmetic, inst: Any, mutant: Mutant | None = None) -> tuple[Any, Any]:
+        model = self.build(inst)
+        if mutant is not None:
+            model = mutant.apply(model, inst)
+        return self.run(ar, model, inst), self.reference(ar, inst)
+
+
+def _rng(ctx: Context, salt: str) -> np.random.Generator:
+    # A stable per-(seed, check) stream: same seed, same instances, same report.
+    return np.random.default_rng([ctx.seed, *map(ord, salt)])
+
+
+def _sizes_str(sizes: dict[str, int]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in sizes.items())
+
+
+def _guard(mode: str, evidence: str, fn: Callable[[], CheckResult]) -> CheckResult:
+    try:
+        return fn()
+    except Exception as exc:  # an erring check is reported, never hidden
+        tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        return CheckResult(mode, evidence, 0, None, None, "error", tb)
+
+
+def check_float64(spec: IdentitySpec, ctx: Context, mutant: Mutant | None = None, per_size: int = 20) -> CheckResult:
+    ar = Float64Bounded()
+    rng = _rng(ctx, "float64")
+    worst_err, worst_tol, worst_ratio, count = 0.0, 0.0, -1.0, 0
+    for sizes in spec.sizes["float64"]:
+        for _ in range(ctx.count(per_size)):
+            inst = spec.sample(DyadicDraw(rng), sizes)
+            observed, expected = spec.evaluate(ar, inst, mutant)
+            err, tol, ok = bounded_comparison(observed, expected)
+            count += 1
+            ratio = err / tol if tol > 0 else (0.0 if err == 0 else float("inf"))
+            if ratio > worst_ratio:
+                worst_err, worst_tol, worst_ratio = err, tol, ratio
+            if not ok:
+                return CheckResult("float64", "numerical", count, err, tol, "fails",
+                                   f"|model - reference| = {err:.3g} exceeds the running error bound {tol:.3g} at {_sizes_str(sizes)}")
+    return CheckResult("float64", "numerical", count, worst_err, worst_tol, "holds",
+                       f"worst |model - reference| / running error bound = {worst_ratio:.3g}")
+
+
+def check_mpmath(spec: IdentitySpec, ctx: Context, digits: Sequence[int] = (30, 60, 120), per_size: int = 3) -> CheckResult:
+    rng = _rng(ctx, "mpmath")
+    bounded = Float64Bounded()
+    by_digits: dict[int, float] = {d: 0.0 for d in digits}
+    tol_by_digits: dict[int, float] = {d: 0.0 for d in digits}
+    count = 0
+    for sizes in spec.sizes.get("mpmath", spec.sizes["float64"]):
+        for _ in range(ctx.count(per_size)):
+            inst = spec.sample(DyadicDraw(rng), sizes)
+            o64, e64 = spec.evaluate(bounded, inst)
+            bound64 = float(np.max((ErrArray.lift(o64).err + ErrArray.lift(e64).err).ravel(), initial=0.0))
+            count += 1
+            for d in digits:
+                ar = Multiprecision(d)
+                observed, expected = spec.evaluate(ar, inst)
+                diff = np.abs(_flat(observed) - _flat(expected))
+                err = float(max(diff, default=0))
+                tol = bound64 * ar.unit_roundoff / UNIT_ROUNDOFF_64
+                by_digits[d] = max(by_digits[d], err)
+                tol_by_digits[d] = max(tol_by_digits[d], tol)
+                if err > tol:
+                    return CheckResult("mpmath", "multiprecision", count, err, tol, "fails",
+                                       f"at {d} digits the error {err:.3g} exceeds the scaled bound {tol:.3g}; "
+                                       "an identity's error must fall with the working precision")
+    top = digits[-1]
+    trail = " → ".join(f"{by_digits[d]:.2g} @{d}d" for d in digits)
+    return CheckResult("mpmath", "multiprecision", count, by_digits[top], tol_by_digits[top], "holds",
+                       f"error falls with precision: {trail}",
+                       data={"error_by_digits": {str(d): by_digits[d] for d in digits}})
+
+
+def check_rational(spec: IdentitySpec, ctx: Context, mutant: Mutant | None = None, per_size: int = 4) -> CheckResult:
+    ar = Rational()
+    rng = _rng(ctx, "rational")
+    count, bits = 0, 0
+    for sizes in spec.sizes.get("rational", spec.sizes["float64"]):
+        for _ in range(ctx.count(per_size)):
+            inst = spec.sample(DyadicDraw(rng), sizes)
+            observed, expected = spec.evaluate(ar, inst, mutant)
+            count += 1
+            bits = max(bits, Rational.max_bits(observed), Rational.max_bits(expected))
+            bad = exact_mismatches(observed, expected)
+            if bad:
+                err = float(max(abs(_flat(observed)[i] - _flat(expected)[i]) for i in bad))
+                return CheckResult("rational", "exact", count, err, 0.0, "fails",
+                                   f"exact mismatch in {len(bad)} entries at {_sizes_str(sizes)}")
+    return CheckResult("rational", "exact", count, 0.0, 0.0, "holds",
+                       f"equal in exact rational arithmetic; largest numerator/denominator {bits} bits",
+                       data={"max_bits": bits})
+
+
+def check_prime_field(spec: IdentitySpec, ctx: Context, mutant: Mutant | None = None, points: int = 2) -> CheckResult:
+    ar = PrimeField()
+    rng = _rng(ctx, "prime-field")
+    count, worst_prob = 0, 0.0
+    for sizes in spec.sizes.get("prime-field", spec.sizes.get("rational", spec.sizes["float64"])):
+        for _ in range(points):
+            inst = spec.sample(FieldDraw(rng, ar), sizes)
+            observed, expected = spec.evaluate(ar, inst, mutant)
+            count += 1
+            if exact_mismatches(observed, expected):
+                return CheckResult("prime-field", "exact", count, None, 0.0, "fails",
+                                   f"model != reference in {ar.name} at {_sizes_str(sizes)}")
+        degree = spec.degree(sizes) if spec.degree else None
+        if degree is not None:
+            worst_prob = max(worst_prob, ar.schwartz_zippel(degree, points))
+    detail = f"equal at {points} uniform points of {ar.name} per size"
+    if spec.degree is not None:
+        detail += f"; Schwartz–Zippel: P(false identity passes) <= {worst_prob:.2g}"
+    return CheckResult("prime-field", "exact", count, 0.0, 0.0, "holds", detail,
+                       data={"schwartz_zippel": worst_prob} if spec.degree else {})
+
+
+def check_symbolic(spec: IdentitySpec, ctx: Context, mutant: Mutant | None = None) -> CheckResult:
+    rng = _rng(ctx, "symbolic")
+    count, cells = 0, False
+    for sizes in spec.sizes["symbolic"]:
+        draw = SymbolDraw(rng)
+        inst = spec.sample(draw, sizes)
+        ar = draw.arithmetic()
+        observed, expected = spec.evaluate(ar, inst, mutant)
+        count += 1
+        bad = exact_mismatches(observed, expected)
+        if bad:
+            residual = (_flat(observed)[bad[0]] - _flat(expected)[bad[0]]).as_expr()
+            return CheckResult("symbolic", "symbolic", count, None, 0.0, "fails",
+                               f"residual at {_sizes_str(sizes)}: {str(residual)[:300]}")
+        cells = cells or ar.used_cells
+    sizes_txt = "; ".join(_sizes_str(s) for s in spec.sizes["symbolic"])
+    where = ("on the open ReLU sign cell of each drawn point" if cells else "for all inputs")
+    return CheckResult("symbolic", "symbolic", count, 0.0, 0.0, "holds",
+                       f"model - reference == 0 as rational functions, {where} ({sizes_txt})")
+
+
+def identity_checks(spec: IdentitySpec) -> dict[str, Callable[[Context], CheckResult]]:
+    makers: dict[str, tuple[str, Callable[[Context], CheckResult]]] = {
+        "float64": ("numerical", lambda ctx: check_float64(spec, ctx)),
+        "mpmath": ("multiprecision", lambda ctx: check_mpmath(spec, ctx)),
+        "rational": ("exact", lambda ctx: check_rational(spec, ctx)),
+        "prime-field": ("exact", lambda ctx: check_prime_field(spec, ctx)),
+        "symbolic": ("symbolic", lambda ctx: check_symbolic(spec, ctx)),
+    }
+    checks: dict[str, Callable[[Context], CheckResult]] = {}
+    for mode in spec.modes:
+        evidence, fn = makers[mode]
+        checks[mode] = (lambda m, e, f: (lambda ctx: _guard(m, e, lambda: f(ctx))))(mode, evidence, fn)
+    for mode, why in spec.not_applicable.items():
+        if mode in makers:
+            evidence = makers[mode][0]
+            checks[mode] = (lambda m, e, w: (lambda ctx: CheckResult(m, e, 0, None, None, "skipped", w)))(mode, evidence, why)
+    return checks
+
+
+def identity_falsifiers(spec: IdentitySpec) -> list[Falsifier]:
+    """Each mutant is run through the ``falsify_with`` check; caught means the
+    check reports ``fails`` (an error is not a catch)."""
+    runner = {
+        "rational": lambda ctx, m: check_rational(spec, ctx, m, per_size=2),
+        "float64": lambda ctx, m: check_float64(spec, ctx, m, per_size=5),
+        "prime-field": lambda ctx, m: check_prime_field(spec, ctx, m, points=1),
+        "symbolic": lambda ctx, m: check_symbolic(spec, ctx, m),
+    }[spec.falsify_with]
+
+    def make(m: Mutant) -> Falsifier:
+        def run(ctx: Context) -> tuple[bool, str]:
+            res = _guard(spec.falsify_with, "", lambda: runner(Context(ctx.seed, 1.0), m))
+            if res.status == "fails":
+                return True, f"{spec.falsify_with}: {res.detail}"
+            return False, f"{spec.falsify_with} check: {res.status} ({res.detail})"
+
+        return Falsifier(m.name, m.description, run)
+
+    return [make(m) for m in spec.mutants]
