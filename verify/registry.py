@@ -123,6 +123,11 @@ class Claim:
     falsifiers: list[Falsifier] = field(default_factory=list)
     erratum: Erratum | None = None
     notes: str = ""  # what the checks do and do not show, for the report
+    # Optional figure: figure(ctx, outdir) writes an image (matplotlib is an
+    # optional extra: return None when it is absent) and returns (file name, caption).
+    figure: Callable[[Context, Any], tuple[str, str] | None] | None = None
+    # Optional extra markdown (a table) for the claim's report section.
+    table: Callable[[Context], str] | None = None
 
     @property
     def family(self) -> str:

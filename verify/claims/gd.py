@@ -27,7 +27,8 @@ from constructions.gradient_descent import (
     ridge_prompt,
     von_oswald_transformer,
 )
-from verify import algorithms, mutants
+from verify import mutants
+from verify.algorithms import gradient_descent as algorithms
 from verify.checks import Draw, IdentitySpec, Mutant, exact_mismatches, identity_checks, identity_falsifiers
 from verify.claims._regression import RegressionInstance, columns, draw_regression, labels_for, prompt
 from verify.registry import CheckResult, Claim, Context, Erratum, Falsifier, Paper, register
