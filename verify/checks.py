@@ -266,7 +266,7 @@ def check_float64(spec: IdentitySpec, ctx: Context, mutant: Mutant | None = None
                 return CheckResult("float64", "numerical", count, err, tol, "fails",
                                    f"|model - reference| = {err:.3g} exceeds the running error bound {tol:.3g} at {_sizes_str(sizes)}")
     return CheckResult("float64", "numerical", count, worst_err, worst_tol, "holds",
-                       f"worst |model - reference| / running error bound = {worst_ratio:.3g}")
+                       f"error and tolerance at the binding instance; largest |model - reference| / running error bound = {worst_ratio:.3g}")
 
 
 def check_mpmath(spec: IdentitySpec, ctx: Context, digits: Sequence[int] = (30, 60, 120), per_size: int = 3) -> CheckResult:

@@ -46,7 +46,7 @@ class Paper:
 
     def short(self) -> str:
         first = self.authors.split(",")[0].split(" and ")[0].strip()
-        surname = first.split()[-1]
+        surname = " ".join(w for w in first.split() if not w.endswith("."))  # drop initials
         etal = " et al." if ("," in self.authors or " and " in self.authors) else ""
         return f"{surname}{etal} {self.year}, {self.where}"
 

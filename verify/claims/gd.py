@@ -324,6 +324,7 @@ def _reference_ridge(ar: Arithmetic, inst: RegressionInstance) -> Any:
 RIDGE_SPEC = IdentitySpec(
     sample=_sample_ridge, build=_build_ridge, run=_run_ridge, reference=_reference_ridge,
     sizes={"float64": [{"d": 1, "n": 1, "L": 1}, {"d": 3, "n": 6, "L": 3}, {"d": 5, "n": 10, "L": 5}],
+           "mpmath": [{"d": 1, "n": 1, "L": 1}, {"d": 3, "n": 4, "L": 2}],
            "rational": [{"d": 1, "n": 2, "L": 2}, {"d": 3, "n": 6, "L": 3}],
            "symbolic": [{"d": 2, "n": 2, "L": 2}]},
     modes=("float64", "mpmath", "rational", "symbolic"),

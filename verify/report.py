@@ -1,0 +1,230 @@
+"""Markdown and JSON results, and the baseline comparison.
+
+Everything written here is a function of the seed, the code and the library
+versions: no dates, no timings, no machine names, so the same command gives
+the same bytes.  Timings go to stderr only.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+from pathlib import Path
+from typing import Any
+
+from tabulate import tabulate
+
+from verify.registry import Context
+from verify.runner import ClaimResult
+
+EVIDENCE_WORDS = {
+    "numerical": "numerical (float64, derived running-error tolerance)",
+    "multiprecision": "multiprecision (error falls with the working precision)",
+    "exact": "exact (rational arithmetic, or a prime field with its Schwartz–Zippel bound)",
+    "symbolic": "symbolic (sympy: identically zero for the sizes tested)",
+    "all sizes": "all sizes (symbolic block-matrix lemma + induction)",
+    "certified": "certified (ball arithmetic: rigorous enclosures)",
+    "bound": "bound (the paper's error bound computed beside the error)",
+    "empirical": "empirical (sampled, with confidence intervals)",
+    "torch": "numerical in PyTorch / TransformerLens",
+}
+
+
+def environment() -> dict[str, str]:
+    import flint
+    import mpmath
+    import numpy
+    import sympy
+
+    try:
+        from sympy.external.gmpy import GROUND_TYPES as ground
+    except Exception:  # pragma: no cover - older sympy
+        ground = "unknown"
+    return {
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "sympy": sympy.__version__,
+        "sympy_ground_types": str(ground),
+        "mpmath": mpmath.__version__,
+        "python-flint": flint.__version__,
+    }
+
+
+def fmt(x: float | None) -> str:
+    if x is None:
+        return "—"
+    if x == 0:
+        return "0"
+    if math.isinf(x):
+        return "inf"
+    return f"{x:.2e}"
+
+
+def results_document(results: list[ClaimResult], ctx: Context) -> dict[str, Any]:
+    return {
+        "seed": ctx.seed,
+        "effort": ctx.effort,
+        "environment": environment(),
+        "claims": [r.to_json() for r in results],
+    }
+
+
+def _instances(r: ClaimResult) -> int:
+    return sum(c.instances for c in r.checks)
+
+
+def _worst(r: ClaimResult) -> tuple[float | None, float | None]:
+    """The numerical check's error and tolerance (the most informative pair),
+    else the first check that reports an error."""
+    for mode in ("float64", "mpmath"):
+        for c in r.checks:
+            if c.mode == mode and c.max_error is not None:
+                return c.max_error, c.tolerance
+    for c in r.checks:
+        if c.max_error is not None:
+            return c.max_error, c.tolerance
+    return None, None
+
+
+def summary_table(results: list[ClaimResult]) -> str:
+    rows = []
+    for r in results:
+        err, tol = _worst(r)
+        evidence = ", ".join(sorted({c.evidence for c in r.checks if c.status in ("holds", "refuted")}))
+        rows.append([f"[`{r.claim.id}`](#{r.claim.id.replace('.', '')})", r.claim.paper.short(), r.claim.kind,
+                     r.evidence, evidence or "—", _instances(r), fmt(err), fmt(tol), f"**{r.status}**"])
+    return tabulate(rows, headers=["claim", "paper", "kind", "strongest evidence", "evidence", "instances",
+                                   "max error", "tolerance", "status"], tablefmt="github")
+
+
+def claim_section(r: ClaimResult, figures: dict[str, tuple[str, str]], tables: dict[str, str]) -> str:
+    c = r.claim
+    lines = [f"### {c.id}", "", f"**Status: {r.status}** · kind: {c.kind} · strongest evidence: {r.evidence}", "",
+             f"> {c.statement}", "", f"Source: {c.paper.cite()}.", ""]
+    if c.notes:
+        lines += [c.notes, ""]
+    if c.erratum is not None:
+        e = c.erratum
+        lines += ["**Erratum.**", "", f"- Counterexample: {e.counterexample}", f"- Correction: {e.correction}",
+                  f"- Corrected claim: `{e.corrected_claim}`", ""]
+    rows = [[ch.mode, EVIDENCE_WORDS.get(ch.evidence, ch.evidence), ch.instances, fmt(ch.max_error),
+             fmt(ch.tolerance), ch.status, ch.detail] for ch in r.checks]
+    lines += ["What was checked:", "",
+              tabulate(rows, headers=["check", "evidence", "instances", "max error", "tolerance", "status", "detail"],
+                       tablefmt="github"), ""]
+    if r.falsifiers:
+        frows = [[f["name"], f["description"], "caught" if f["caught"] else "**NOT CAUGHT**", f["by"]]
+                 for f in r.falsifiers]
+        lines += ["Falsifiers (mutants the checks must reject):", "",
+                  tabulate(frows, headers=["mutant", "what changes", "result", "how"], tablefmt="github"), ""]
+    if c.id in tables:
+        lines += [tables[c.id], ""]
+    if c.id in figures:
+        name, caption = figures[c.id]
+        lines += [f"![{caption}](figures/{name})", "", f"*{caption}*", ""]
+    return "\n".join(lines)
+
+
+def write_report(results: list[ClaimResult], ctx: Context, outdir: Path, command: str) -> None:
+    outdir.mkdir(parents=True, exist_ok=True)
+    figdir = outdir / "figures"
+    figures: dict[str, tuple[str, str]] = {}
+    tables: dict[str, str] = {}
+    for r in results:
+        if r.claim.figure is not None:
+            figdir.mkdir(exist_ok=True)
+            fig = r.claim.figure(ctx, figdir)
+            if fig is not None:
+                figures[r.claim.id] = fig
+        if r.claim.table is not None:
+            tables[r.claim.id] = r.claim.table(ctx)
+    doc = results_document(results, ctx)
+    (outdir / "results.json").write_text(json.dumps(doc, indent=2, sort_keys=True, default=str) + "\n")
+
+    counts = {s: sum(r.status == s for r in results) for s in ("holds", "refuted", "fails", "error")}
+    env = doc["environment"]
+    errata = [r for r in results if r.claim.erratum is not None]
+    parts = [
+        "# transformer-proofs: report",
+        "",
+        f"Generated by `{command}` (seed {ctx.seed}, effort {ctx.effort}). "
+        "Same seed, same code, same library versions: same bytes.",
+        "",
+        f"**{len(results)} claims: {counts['holds']} hold, {counts['refuted']} refuted as printed (errata), "
+        f"{counts['fails']} fail, {counts['error']} err.**",
+        "",
+        "Words are used strictly: *exact* means exact arithmetic (rationals; a prime field with the stated "
+        "Schwartz–Zippel probability); *symbolic* means sympy proved the identity for the sizes shown; "
+        "*all sizes* means a block-matrix lemma plus induction; *certified* means ball arithmetic; "
+        "*numerical* means float64 agreement within a derived running-error bound.",
+        "",
+        "Environment: " + ", ".join(f"{k} {v}" for k, v in env.items()) + ".",
+        "",
+        "## Summary",
+        "",
+        summary_table(results),
+        "",
+    ]
+    if errata:
+        parts += ["## Errata", "", "Printed statements shown false, each beside its corrected claim.", ""]
+        for r in errata:
+            e = r.claim.erratum
+            parts += [f"- **`{r.claim.id}`** ({r.claim.paper.short()}; status {r.status}): {e.counterexample}. "
+                      f"Correction: {e.correction}. Corrected claim: `{e.corrected_claim}`.", ""]
+    families: dict[str, list[ClaimResult]] = {}
+    for r in results:
+        families.setdefault(r.claim.family, []).append(r)
+    for fam, rs in families.items():
+        parts += [f"## Family `{fam}`", ""]
+        for r in rs:
+            parts += [claim_section(r, figures, tables), ""]
+    (outdir / "REPORT.md").write_text("\n".join(parts).rstrip() + "\n")
+
+
+# ---------------------------------------------------------------------------
+# baseline
+# ---------------------------------------------------------------------------
+
+
+def baseline_from(doc: dict[str, Any]) -> dict[str, Any]:
+    """What CI regresses against: each claim's status and each check's error
+    and tolerance."""
+    return {
+        "seed": doc["seed"],
+        "claims": {
+            c["id"]: {
+                "status": c["status"],
+                "checks": {ch["mode"]: {"max_error": ch["max_error"], "tolerance": ch["tolerance"],
+                                        "status": ch["status"]} for ch in c["checks"]},
+            }
+            for c in doc["claims"]
+        },
+    }
+
+
+def compare_with_baseline(doc: dict[str, Any], baseline: dict[str, Any]) -> list[str]:
+    """Regressions: a claim that held (or was refuted) and now does not, a
+    claim that disappeared, a check that held and now does not, or an error
+    that grew past its recorded tolerance."""
+    now = {c["id"]: c for c in doc["claims"]}
+    problems = []
+    for cid, base in sorted(baseline["claims"].items()):
+        if cid not in now:
+            problems.append(f"{cid}: in the baseline but not in this run")
+            continue
+        cur = now[cid]
+        if base["status"] in ("holds", "refuted") and cur["status"] != base["status"]:
+            problems.append(f"{cid}: was {base['status']}, now {cur['status']}")
+        checks = {ch["mode"]: ch for ch in cur["checks"]}
+        for mode, bch in base["checks"].items():
+            ch = checks.get(mode)
+            if ch is None:
+                problems.append(f"{cid} [{mode}]: check disappeared")
+                continue
+            if bch["status"] == "holds" and ch["status"] != "holds":
+                problems.append(f"{cid} [{mode}]: was holds, now {ch['status']}")
+            tol = bch["tolerance"]
+            if ch["max_error"] is not None and tol is not None and ch["max_error"] > tol:
+                problems.append(f"{cid} [{mode}]: error {ch['max_error']:.3g} grew past the recorded tolerance {tol:.3g}")
+    return problems
