@@ -32,6 +32,7 @@ from verify.algorithms import gradient_descent as algorithms
 from verify.checks import Draw, IdentitySpec, Mutant, exact_mismatches, identity_checks, identity_falsifiers
 from verify.claims._regression import RegressionInstance, columns, draw_regression, labels_for, prompt
 from verify.registry import CheckResult, Claim, Context, Erratum, Falsifier, Paper, register
+from verify.torch_backend import torch_checks
 
 VON_OSWALD = Paper("J. von Oswald, E. Niklasson, E. Randazzo, J. Sacramento, A. Mordvintsev, A. Zhmoginov, M. Vladymyrov",
                    2023, "Transformers learn in-context by gradient descent", "2212.07677", "Proposition 1")
@@ -62,10 +63,15 @@ def _build_von_oswald(inst: RegressionInstance) -> Any:
     return von_oswald_transformer(inst.d, inst.n, inst.extra["etas"], inst.extra["W_0"])
 
 
-def _run_von_oswald(ar: Arithmetic, model: Any, inst: RegressionInstance) -> Any:
-    """The whole final state; the query enters with label -W_0 x_q."""
+def _prompt_von_oswald(ar: Arithmetic, inst: RegressionInstance) -> Any:
+    """The prompt; the query enters with label -W_0 x_q."""
     w0 = ar.array(np.asarray(inst.extra["W_0"]).reshape(-1, 1))
-    return forward(ar, model, prompt(ar, inst, _query_only(ar, inst, w0)))
+    return prompt(ar, inst, _query_only(ar, inst, w0))
+
+
+def _run_von_oswald(ar: Arithmetic, model: Any, inst: RegressionInstance) -> Any:
+    """The whole final state."""
+    return forward(ar, model, _prompt_von_oswald(ar, inst))
 
 
 def _query_only(ar: Arithmetic, inst: RegressionInstance, w0: Any) -> Any:
@@ -124,7 +130,8 @@ register(Claim(
     statement=("One linear self-attention layer with W_K = W_Q = [[I,0],[0,0]], W_V = [[0,0],[W_0,-1]], "
                "P = (η/n) I maps every token's label y_j to y_j - ΔW x_j with ΔW = -η∇L(W_0), "
                "and the query (x_q, -W_0 x_q) to (x_q, -(W_0+ΔW) x_q)."),
-    checks=identity_checks(ONE_LAYER_SPEC), falsifiers=identity_falsifiers(ONE_LAYER_SPEC),
+    checks={**identity_checks(ONE_LAYER_SPEC), **torch_checks(ONE_LAYER_SPEC, _prompt_von_oswald, lens=True)},
+    falsifiers=identity_falsifiers(ONE_LAYER_SPEC),
     notes="The whole output state is compared, not only the prediction; W_0 is drawn (not 0), so an unmasked query changes the result."))
 
 MULTI_LAYER_SPEC = IdentitySpec(
@@ -138,7 +145,8 @@ register(Claim(
     id="gd.multi_layer", paper=VON_OSWALD, kind="identity",
     statement=("L stacked layers (W_0 = 0 in each value matrix, step η_ℓ in layer ℓ) leave y_i - W_L x_i in every "
                "context token and -W_L x_q in the query, W_L the L-th GD iterate from 0: the prediction is W_L x_q."),
-    checks=identity_checks(MULTI_LAYER_SPEC), falsifiers=identity_falsifiers(MULTI_LAYER_SPEC),
+    checks={**identity_checks(MULTI_LAYER_SPEC), **torch_checks(MULTI_LAYER_SPEC, _prompt_von_oswald)},
+    falsifiers=identity_falsifiers(MULTI_LAYER_SPEC),
     notes="Per-layer step sizes are drawn independently; the prime-field check reaches d = 16, n = 64, L = 10."))
 
 
@@ -164,10 +172,14 @@ def _build_preconditioned(inst: RegressionInstance) -> Any:
     return preconditioned_transformer(inst.d, inst.n, inst.extra["As"])
 
 
-def _run_preconditioned(ar: Arithmetic, model: Any, inst: RegressionInstance) -> Any:
+def _prompt_preconditioned(ar: Arithmetic, inst: RegressionInstance) -> Any:
     _, y, _ = columns(ar, inst)
     zero = ar.zeros((1, 1))
-    return forward(ar, model, prompt(ar, inst, ar.concat([ar.T(y), zero], axis=1)))
+    return prompt(ar, inst, ar.concat([ar.T(y), zero], axis=1))
+
+
+def _run_preconditioned(ar: Arithmetic, model: Any, inst: RegressionInstance) -> Any:
+    return forward(ar, model, _prompt_preconditioned(ar, inst))
 
 
 def _reference_preconditioned(ar: Arithmetic, inst: RegressionInstance, transpose: bool) -> Any:
@@ -200,7 +212,8 @@ register(Claim(
     statement=("With P_ℓ = [[0,0],[0,1]] and Q_ℓ = -[[A_ℓ,0],[0,0]], the layers Z + (1/n) P Z M (Zᵀ Q Z) give "
                "[Z_ℓ]_{d+1,n+1} = -<x_q, w_ℓ> with w_{ℓ+1} = w_ℓ - A_ℓᵀ ∇R(w_ℓ), for any matrices A_ℓ "
                "(corrected: the printed A_ℓ holds only for symmetric A_ℓ)."),
-    checks=identity_checks(PRECONDITIONED_SPEC), falsifiers=identity_falsifiers(PRECONDITIONED_SPEC),
+    checks={**identity_checks(PRECONDITIONED_SPEC), **torch_checks(PRECONDITIONED_SPEC, _prompt_preconditioned)},
+    falsifiers=identity_falsifiers(PRECONDITIONED_SPEC),
     notes="Corrected form of gd.preconditioned_printed; the A_ℓ are drawn non-symmetric."))
 
 
@@ -305,8 +318,12 @@ def _build_ridge(inst: RegressionInstance, offset: Any = None) -> Any:
                                   inst.extra["offset"] if offset is None else offset)
 
 
+def _prompt_ridge(ar: Arithmetic, inst: RegressionInstance) -> Any:
+    return ar.array(ridge_prompt(inst.X, inst.y, inst.x_q, inst.extra["w_0"]))
+
+
 def _run_ridge(ar: Arithmetic, model: Any, inst: RegressionInstance) -> Any:
-    return forward(ar, model, ar.array(ridge_prompt(inst.X, inst.y, inst.x_q, inst.extra["w_0"])))
+    return forward(ar, model, _prompt_ridge(ar, inst))
 
 
 def _reference_ridge(ar: Arithmetic, inst: RegressionInstance) -> Any:
@@ -345,7 +362,8 @@ register(Claim(
     statement=("L layers of three-head ReLU attention (two heads for ReLU(r) - ReLU(-r) = r, one for the ridge term, "
                "the query excluded by a score offset B > max_ℓ |<w_ℓ, x_q>|, sums normalised by 1/n over the n "
                "examples) perform L steps w <- w - η((1/n) Σ (<w,x_i> - y_i) x_i + λ w) in every token's w slot."),
-    checks=identity_checks(RIDGE_SPEC), falsifiers=identity_falsifiers(RIDGE_SPEC),
+    checks={**identity_checks(RIDGE_SPEC), **torch_checks(RIDGE_SPEC, _prompt_ridge, lens=True)},
+    falsifiers=identity_falsifiers(RIDGE_SPEC),
     notes=("Ours: the paper's 1/N is read as 1/n with n = number of examples (there are n+1 tokens); the query is "
            "kept out by the offset B(t_j - 1), not by a mask.  Symbolic evidence holds on the open sign cell of "
            "each drawn point (the ReLU pattern is fixed there); no prime-field evidence: ReLU needs an order.")))
