@@ -51,7 +51,8 @@ STEP_HI = Fraction(1, 4)  # step sizes drawn in (0, 1/4]: keeps float64 iterates
 
 
 def _sample_von_oswald(draw: Draw, sizes: dict[str, int], zero_start: bool) -> RegressionInstance:
-    d, n, L = sizes["d"], sizes["n"], sizes.get("L", 1)
+    # Prop. 1's one step starts from any W_0; the stack starts from W_0 = 0.
+    d, n, L = sizes["d"], sizes["n"], (sizes.get("L", 1) if zero_start else 1)
     inst = draw_regression(draw, d, n)
     inst.extra["etas"] = [draw.step(STEP_HI) for _ in range(L)]
     inst.extra["W_0"] = np.zeros(d, dtype=object) + Fraction(0) if zero_start else draw.real((d,))
