@@ -18,6 +18,7 @@ from tests.strategies import regression_sizes
 
 SPECS = {
     "one_layer": gd.ONE_LAYER_SPEC,
+    "gd_plus_plus": gd.GD_PLUS_PLUS_SPEC,
     "multi_layer": gd.MULTI_LAYER_SPEC,
     "preconditioned": gd.PRECONDITIONED_SPEC,
     "relu_ridge": gd.RIDGE_SPEC,
