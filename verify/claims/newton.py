@@ -675,9 +675,16 @@ def _convergence_table(ctx: Context) -> str:
         S = algorithms.gram(X)
         c = algorithms.newton_curve(X, y, algorithms.printed_alpha(S), 60, strict=False)
         first_bad = next((k for k, e in enumerate(c.errors) if not e < 1), None)
+        lmax_vec = np.linalg.eigh(S)[1][:, -1]
+        w = algorithms.least_squares_target(X, y)
+        top = abs(float(lmax_vec @ w)) / float(np.linalg.norm(w))
+        fate = (f"float64 rounding then pushes the edge mode outside |1 - αλ²| < 1 and the iterates blow up from "
+                f"k = {first_bad}" if first_bad is not None else
+                "here rounding happened to put the edge mode just inside the unit interval, so only rounding (not "
+                "the method) could make it converge, after ~log2(1/u) iterations")
         printed.append(f"- {label}, printed α = 2/‖SSᵀ‖₂: error {c.errors[10]:.3g} at k = 10, {c.errors[30]:.3g} at "
-                       f"k = 30 ({c.status}); float64 rounding pushes the edge mode off |1 - αλ²| = 1 and the iterates "
-                       f"blow up from k = {first_bad}.")
+                       f"k = 30, against the top component |⟨w_LS, v_max⟩|/‖w_LS‖ = {top:.3g} that Newton never "
+                       f"recovers in exact arithmetic ({c.status}); {fate}.")
     return (text + "\n\nNewton uses α = 1/‖SSᵀ‖₂ (half the printed value); GD uses its optimal constant step "
             "η = 2n/(λ_max + λ_min) on R(w) = (1/2n)‖Xw - y‖², from w = 0.  Errors are ‖w - w_LS‖/‖w_LS‖; rows stop "
             "at the float64 floor.\n\n" + "\n".join(printed))
@@ -800,9 +807,9 @@ register(Claim(
                     "E_k has eigenvalue 1 on v_max for all k >= 1).  Any α in the open interval works, e.g. "
                     "α = 1/‖SSᵀ‖₂ or 2/(λ_max² + λ_min²)"),
         corrected_claim="newton.convergence"),
-    notes=(TRANSCRIPTION + "  In float64 the printed α stalls (the top component of w_LS is missing: 13-33% relative "
-           "error on our prompts) and, after about 50 iterations, rounding pushes the edge mode outside the unit "
-           "interval and the iterates overflow.")))
+    notes=(TRANSCRIPTION + "  In float64 the printed α stalls (the top component of w_LS is missing from ŵ_k): the relative error stays at |⟨w_LS, v_max⟩|/‖w_LS‖ (see the table of newton.convergence); after "
+           "about 50 iterations float64 rounding decides the edge mode's fate (on our κ(Σ)=1 prompt the iterates "
+           "overflow).")))
 
 
 # ---------------------------------------------------------------------------
