@@ -160,6 +160,10 @@ class Arithmetic:
     def relu(self, a: Array) -> Array:
         raise ArithmeticDomainError(f"ReLU has no meaning in {self.name}: it needs an ordered field")
 
+    def apply_mask(self, a: Array, mask: np.ndarray) -> Array:
+        """a · mask for a 0/1 integer mask: exact in every number system."""
+        return a * self.array(mask)
+
     def softmax_shift(self, scores: Array, mask: Array) -> Array:
         """A per-query shift subtracted from the scores before exp; softmax is
         invariant under it.  Only float64 needs one (to avoid overflow)."""
@@ -207,6 +211,9 @@ class Float64(Arithmetic):
 
     def relu(self, a: np.ndarray) -> np.ndarray:
         return np.maximum(a, 0.0)
+
+    def apply_mask(self, a: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return a * mask
 
     def softmax_shift(self, scores: np.ndarray, mask: np.ndarray) -> np.ndarray:
         masked = np.where(mask > 0, scores, -np.inf)
@@ -365,9 +372,15 @@ class Float64Bounded(Arithmetic):
         k = a.val.shape[-1]
         val = np.matmul(a.val, b.val)
         abs_a, abs_b = np.abs(a.val), np.abs(b.val)
-        propagated = np.matmul(abs_a, b.err) + np.matmul(a.err, abs_b) + np.matmul(a.err, b.err)
-        rounding = gamma(k) * np.matmul(abs_a, abs_b)
-        return ErrArray(val, (propagated + rounding) * (1 + 4 * UNIT_ROUNDOFF_64 * (k + 2)))
+        bound = gamma(k) * np.matmul(abs_a, abs_b)  # rounding of this product
+        a_exact, b_exact = not a.err.any(), not b.err.any()  # exact weights are common: skip zero terms
+        if not b_exact:
+            bound = bound + np.matmul(abs_a, b.err)
+        if not a_exact:
+            bound = bound + np.matmul(a.err, abs_b)
+        if not (a_exact or b_exact):
+            bound = bound + np.matmul(a.err, b.err)
+        return ErrArray(val, bound * (1 + 4 * UNIT_ROUNDOFF_64 * (k + 2)))
 
     def sum(self, a: ErrArray, axis: int) -> ErrArray:
         return a.sum(axis)
@@ -381,6 +394,11 @@ class Float64Bounded(Arithmetic):
     def relu(self, a: ErrArray) -> ErrArray:
         # ReLU is 1-Lipschitz and exact in floating point.
         return ErrArray(np.maximum(a.val, 0.0), a.err)
+
+    def apply_mask(self, a: Any, mask: np.ndarray) -> ErrArray:
+        # multiplying by 0 or 1 is exact: no rounding term
+        a = ErrArray.lift(a)
+        return ErrArray(a.val * mask, a.err * mask)
 
     def softmax_shift(self, scores: ErrArray, mask: np.ndarray) -> np.ndarray:
         # An exactly known float shift: it changes nothing mathematically.

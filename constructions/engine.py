@@ -163,17 +163,16 @@ def attention_pattern(ar: Arithmetic, layer: Attention, head: Head, Z: Any) -> A
         S = layer.score(ar, K, Q)  # (.., N, N)
     else:
         S = ar.matmul(ar.T(K), Q)  # (.., N, N): S[i, j] = <k_i, q_j>
-    m = ar.array(mask)
     if callable(layer.score) or layer.score == "linear":
-        return S * m
+        return ar.apply_mask(S, mask)
     if layer.score == "relu":
-        return ar.relu(S) * m
+        return ar.apply_mask(ar.relu(S), mask)
     if layer.score == "exp":
-        return ar.exp(S * m) * m
+        return ar.apply_mask(ar.exp(ar.apply_mask(S, mask)), mask)
     if layer.score == "softmax":
         shift = ar.softmax_shift(S, mask)
-        shifted = S * m if shift is None else (S - shift) * m
-        E = ar.exp(shifted) * m  # (.., N, N)
+        shifted = ar.apply_mask(S if shift is None else S - shift, mask)
+        E = ar.apply_mask(ar.exp(shifted), mask)  # (.., N, N)
         total = ar.sum(E, axis=-2)  # (.., N): normaliser of each query
         return E / total[..., None, :]
     raise PromptError(f"unknown attention score {layer.score!r}; expected one of {SCORES} or a kernel callable")

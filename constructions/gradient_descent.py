@@ -50,21 +50,27 @@ def regression_coordinates(d: int) -> tuple[str, ...]:
 # ---------------------------------------------------------------------------
 
 
-def von_oswald_layer(d: int, n: int, eta: Any, W_0: Sequence[Any] | None = None) -> Attention:
+def von_oswald_layer(d: int, n: int, eta: Any, W_0: Sequence[Any] | None = None, gamma: Any = None) -> Attention:
     """One linear self-attention layer = one GD step from W_0 with step η.
 
     Block names as in the paper (tokens e = [x; y], x in R^d, y scalar):
         W_K = W_Q = [[I_d, 0], [0, 0]]      # scores x_iᵀ x_j
         W_V       = [[0, 0], [W_0, -1]]     # value (0, W_0 x_i - y_i)
         P         = (η/n) I_{d+1}           # = W_O · scale with W_O = η I, scale 1/n
-    The query (last token) is not a key: M = diag(I_n, 0)."""
+    The query (last token) is not a key: M = diag(I_n, 0).
+
+    GD++ (same paper, §3): with ``gamma`` the x-block of W_V is -(γ n/η) I,
+    so that P W_V has x-block -γ I and every token moves
+    x_j <- (I - γ Σ_i x_i x_iᵀ) x_j, while the label update is unchanged
+    (it reads the layer's input)."""
     if n < 1:
         raise PromptError(f"von Oswald layer needs n >= 1 context examples, got n = {n}")
     W0 = np.asarray([0] * d if W_0 is None else list(W_0), dtype=object).reshape(1, d)
     if W0.shape != (1, d):
         raise PromptError(f"W_0 must have d = {d} entries")
     W_KQ = _block([[_eye(d), _zeros(d, 1)], [_zeros(1, d), _zeros(1, 1)]])  # (d+1, d+1)
-    W_V = _block([[_zeros(d, d), _zeros(d, 1)], [W0, -_eye(1)]])  # (d+1, d+1)
+    x_block = _zeros(d, d) if gamma is None else -_eye(d) * (gamma * n / eta)
+    W_V = _block([[x_block, _zeros(d, 1)], [W0, -_eye(1)]])  # (d+1, d+1)
     W_O = _eye(d + 1) * eta  # P = (η/n) I = W_O · (1/n)
     head = Head(W_Q=W_KQ, W_K=W_KQ.copy(), W_V=W_V, W_O=W_O)
     return Attention(heads=(head,), score="linear", key_mask=context_mask(n), scale=Fraction(1, n))

@@ -16,7 +16,7 @@ from constructions.arithmetic import Arithmetic
 def least_squares_gradient(ar: Arithmetic, X: Any, y: Any, w: Any) -> Any:
     """∇R(w) for R(w) = (1/2n) Σ_i (<w, x_i> - y_i)² = (1/2n)||Xw - y||²:
     (1/n) Xᵀ (X w - y).  X (n, d), y (n, 1), w (d, 1) -> (d, 1)."""
-    n = X.shape[0]
+    n = X.shape[-2]  # (.., n, d): batch axes allowed
     residual = ar.matmul(X, w) - y  # (n, 1)
     return ar.matmul(ar.T(X), residual) * ar.const(Fraction(1, n))
 

@@ -25,6 +25,7 @@ from constructions.gradient_descent import (
     preconditioned_transformer,
     relu_ridge_transformer,
     ridge_prompt,
+    von_oswald_layer,
     von_oswald_transformer,
 )
 from verify import mutants
@@ -52,7 +53,8 @@ STEP_HI = Fraction(1, 4)  # step sizes drawn in (0, 1/4]: keeps float64 iterates
 
 
 def _sample_von_oswald(draw: Draw, sizes: dict[str, int], zero_start: bool) -> RegressionInstance:
-    d, n, L = sizes["d"], sizes["n"], sizes.get("L", 1)
+    # Prop. 1's one step starts from any W_0; the stack starts from W_0 = 0.
+    d, n, L = sizes["d"], sizes["n"], (sizes.get("L", 1) if zero_start else 1)
     inst = draw_regression(draw, d, n)
     inst.extra["etas"] = [draw.step(STEP_HI) for _ in range(L)]
     inst.extra["W_0"] = np.zeros(d, dtype=object) + Fraction(0) if zero_start else draw.real((d,))
@@ -148,6 +150,43 @@ register(Claim(
     checks={**identity_checks(MULTI_LAYER_SPEC), **torch_checks(MULTI_LAYER_SPEC, _prompt_von_oswald)},
     falsifiers=identity_falsifiers(MULTI_LAYER_SPEC),
     notes="Per-layer step sizes are drawn independently; the prime-field check reaches d = 16, n = 64, L = 10."))
+
+
+def _sample_gd_plus_plus(draw: Draw, sizes: dict[str, int]) -> RegressionInstance:
+    inst = _sample_von_oswald(draw, sizes, zero_start=False)
+    inst.extra["gamma"] = draw.step(Fraction(1, 8))
+    return inst
+
+
+def _build_gd_plus_plus(inst: RegressionInstance) -> Any:
+    layer = von_oswald_layer(inst.d, inst.n, inst.extra["etas"][0], inst.extra["W_0"], gamma=inst.extra["gamma"])
+    return replace(_build_von_oswald(inst), layers=(layer,))
+
+
+def _reference_gd_plus_plus(ar: Arithmetic, inst: RegressionInstance) -> Any:
+    """Labels as one GD step; every x_j (query too) becomes (I - γ Σ_i x_i x_iᵀ) x_j."""
+    X, _, x_q = columns(ar, inst)
+    labels = _reference_von_oswald(ar, inst)[-1:, :]  # (1, n+1)
+    tokens = ar.concat([ar.T(X), x_q], axis=1)  # (d, n+1)
+    moved = tokens - ar.matmul(ar.matmul(ar.T(X), X), tokens) * ar.const(inst.extra["gamma"])
+    return ar.concat([moved, labels], axis=0)
+
+
+GD_PLUS_PLUS_SPEC = IdentitySpec(
+    sample=_sample_gd_plus_plus, build=_build_gd_plus_plus, run=_run_von_oswald, reference=_reference_gd_plus_plus,
+    sizes=_VO_SIZES_ONE, degree=lambda s: 5,
+    mutants=VON_OSWALD_MUTANTS + (
+        Mutant("x-block sign flipped", "P W_V x-block +γ I: x_j <- (I + γ XᵀX) x_j",
+               lambda m, i: replace(m, layers=(von_oswald_layer(i.d, i.n, i.extra["etas"][0], i.extra["W_0"],
+                                                                gamma=-i.extra["gamma"]),))),))
+
+register(Claim(
+    id="gd.gd_plus_plus", paper=replace(VON_OSWALD, where="§3 (GD++)"), kind="identity",
+    statement=("GD++: with P W_V's x-block equal to -γ I, one layer moves every token's x to (I - γ Σ_i x_i x_iᵀ) x "
+               "(the query too) and its label by the same GD step as gd.one_layer."),
+    checks=identity_checks(GD_PLUS_PLUS_SPEC), falsifiers=identity_falsifiers(GD_PLUS_PLUS_SPEC),
+    notes=("Our reading of the transcription x_j <- (I - γ X Xᵀ) x_j with X's columns the examples (our XᵀX); "
+           "the sum carries no 1/n beyond what γ absorbs.")))
 
 
 # ---------------------------------------------------------------------------

@@ -1,0 +1,129 @@
+"""constructions.arithmetic: every number system agrees with exact rationals
+where it should, and refuses what has no meaning in it."""
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+import flint
+from constructions.arithmetic import (
+    ArithmeticDomainError,
+    Ball,
+    ErrArray,
+    Float64,
+    Float64Bounded,
+    Multiprecision,
+    PrimeField,
+    Rational,
+    Sym,
+    Symbolic,
+)
+from tests.strategies import dyadic_array
+
+
+def exact_product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.array([[sum((a[i, k] * b[k, j] for k in range(a.shape[1])), Fraction(0))
+                      for j in range(b.shape[1])] for i in range(a.shape[0])], dtype=object)
+
+
+@given(st.integers(1, 4), st.integers(1, 5), st.integers(1, 4), st.data())
+def test_matmul_agrees_with_fractions_in_every_system(m: int, k: int, n: int, data: st.DataObject) -> None:
+    a = data.draw(dyadic_array((m, k)))
+    b = data.draw(dyadic_array((k, n)))
+    exact = exact_product(a, b)
+    R = Rational()
+    assert (R.matmul(R.array(a), R.array(b)) == R.array(exact)).all()
+    F = PrimeField()
+    assert (F.matmul(F.array(a), F.array(b)) == F.array(exact)).all()
+    M = Multiprecision(40)
+    got = M.matmul(M.array(a), M.array(b))
+    assert all(abs(g - M.scalar(e)) <= 2 ** -120 for g, e in zip(got.ravel(), exact.ravel()))
+    B = Ball(100)
+    balls = B.matmul(B.array(a), B.array(b))
+    assert all(v.contains(flint.fmpq(e.numerator, e.denominator)) for v, e in zip(balls.ravel(), exact.ravel()))
+
+
+@given(st.integers(1, 4), st.integers(1, 30), st.data())
+def test_running_error_bound_encloses_the_true_error(m: int, k: int, data: st.DataObject) -> None:
+    """|fl(AB) - AB| <= err entrywise, AB computed exactly; and after exp."""
+    a = data.draw(dyadic_array((m, k), bits=20))
+    b = data.draw(dyadic_array((k, m), bits=20))
+    E = Float64Bounded()
+    prod = E.matmul(E.array(a), E.array(b)) * E.const(Fraction(1, 3))
+    exact = exact_product(a, b) * Fraction(1, 3)
+    diff = np.array([abs(Fraction(float(v)) - e) for v, e in zip(prod.val.ravel(), exact.ravel())], dtype=object)
+    assert all(d <= Fraction(float(e)) for d, e in zip(diff, prod.err.ravel()))
+
+
+def test_error_array_division_refuses_a_divisor_that_may_be_zero() -> None:
+    x = ErrArray(np.array([1.0]), np.array([0.0]))
+    with pytest.raises(ArithmeticDomainError):
+        x / ErrArray(np.array([1e-20]), np.array([1e-19]))
+
+
+def test_relu_and_exp_refused_where_meaningless() -> None:
+    F, R = PrimeField(), Rational()
+    with pytest.raises(ArithmeticDomainError, match="ReLU"):
+        F.relu(F.array([[1, -1]]))
+    with pytest.raises(ArithmeticDomainError, match="exp"):
+        F.exp(F.array([[1]]))
+    with pytest.raises(ArithmeticDomainError, match="exp"):
+        R.exp(R.array([[1]]))
+    assert (R.relu(R.array([[Fraction(-1, 2), Fraction(3, 2)]])) == R.array([[0, Fraction(3, 2)]])).all()
+
+
+def test_prime_field_division_and_schwartz_zippel() -> None:
+    F = PrimeField()
+    x = F.scalar(Fraction(1, 3))
+    assert x * 3 == 1
+    assert F.schwartz_zippel(10, 2) == (10 / F.p) ** 2
+
+
+def test_symbolic_identity_and_relu_cells() -> None:
+    S = Symbolic(["a", "b"], point={"a": Fraction(1), "b": Fraction(-2)})
+    a, b = S.scalar(Sym("a")), S.scalar(Sym("b"))
+    assert (a + b) ** 2 - (a * a + 2 * a * b + b * b) == 0
+    assert S.scalar(Sym("a") * 2 - Sym("b")) == 2 * a - b
+    r = S.relu(np.array([a, b], dtype=object))
+    assert r[0] == a and r[1] == 0
+    with pytest.raises(ArithmeticDomainError, match="sign cell"):
+        Symbolic(["a"]).relu(np.array([Symbolic(["a"]).scalar(Sym("a"))], dtype=object))
+    with pytest.raises(ArithmeticDomainError, match="boundary"):
+        S.relu(np.array([a - 1], dtype=object))
+
+
+def test_symbols_refused_outside_the_symbolic_system() -> None:
+    with pytest.raises(ArithmeticDomainError, match="free symbol"):
+        Rational().scalar(Sym("x"))
+
+
+def test_exact_systems_refuse_non_finite_floats() -> None:
+    with pytest.raises(ValueError, match="non-finite"):
+        Rational().array([float("nan")])
+
+
+def test_ball_exp_encloses_e() -> None:
+    B = Ball(128)
+    e = B.exp(B.array([[1]]))[0, 0]
+    digits = "2.71828182845904523536028747135266249775572470936999595749669676"  # e to 63 places
+    e_tight = Ball(256)._with_prec(lambda: flint.arb(digits))  # radius ~1e-63
+    assert e.contains(e_tight)
+    assert float(e.rad()) < 1e-35
+
+
+def test_multiprecision_has_its_own_context() -> None:
+    import mpmath
+
+    before = mpmath.mp.dps
+    Multiprecision(80)
+    assert mpmath.mp.dps == before
+    with pytest.raises(ValueError):
+        Multiprecision(10)
+
+
+def test_float64_softmax_shift_ignores_masked_keys() -> None:
+    S = np.array([[1000.0, 0.0], [1.0, 2.0]])
+    mask = np.array([[0, 1], [1, 1]])
+    assert Float64().softmax_shift(S, mask).tolist() == [[1.0, 2.0]]

@@ -1,0 +1,130 @@
+"""constructions.engine: the forward pass against independent numpy code,
+masks, residual kinds, and clear errors on bad input."""
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+from constructions.arithmetic import ArithmeticDomainError, Float64, PrimeField, Rational
+from constructions.engine import (
+    MLP,
+    Attention,
+    Head,
+    PromptError,
+    Readout,
+    Transformer,
+    attention_mask,
+    context_mask,
+    export_heads,
+    forward,
+    predict,
+    regression_prompt,
+)
+
+F = Float64()
+
+
+def one_head_model(D: int, N: int, score, rng, causal=False, residual="add", scale=None, key_mask=None):
+    W = [rng.standard_normal((D, D)) for _ in range(3)]
+    head = Head(W_Q=W[0], W_K=W[1], W_V=W[2])
+    att = Attention((head,), score, np.ones(N, dtype=int) if key_mask is None else key_mask,
+                    causal=causal, scale=scale, residual=residual)
+    return Transformer((att,), tuple(f"c{k}" for k in range(D))), W
+
+
+@given(st.integers(1, 5), st.integers(1, 7), st.sampled_from(["linear", "relu", "exp", "softmax"]),
+       st.booleans(), st.integers(0, 2**31))
+def test_attention_matches_direct_numpy(D: int, N: int, score: str, causal: bool, seed: int) -> None:
+    """out[:, j] = z_j + Σ_i v_i a(k_i·q_j) mask[i, j], written independently."""
+    rng = np.random.default_rng(seed)
+    key_mask = np.ones(N, dtype=int)
+    model, (WQ, WK, WV) = one_head_model(D, N, score, rng, causal=causal, key_mask=key_mask)
+    Z = rng.standard_normal((D, N)) * 0.5
+    out = forward(F, model, Z)
+    expected = Z.copy()
+    for j in range(N):
+        keys = [i for i in range(N) if (not causal or i <= j)]
+        s = np.array([(WK @ Z[:, i]) @ (WQ @ Z[:, j]) for i in keys])
+        a = {"linear": s, "relu": np.maximum(s, 0), "exp": np.exp(s),
+             "softmax": np.exp(s - s.max()) / np.exp(s - s.max()).sum()}[score]
+        expected[:, j] += sum(a[t] * (WV @ Z[:, i]) for t, i in enumerate(keys))
+    scale = np.abs(expected).max() + 1
+    assert np.allclose(out, expected, rtol=0, atol=64 * N * D * np.finfo(float).eps * scale * 10)
+
+
+def test_batched_forward_equals_per_prompt() -> None:
+    rng = np.random.default_rng(1)
+    model, _ = one_head_model(3, 4, "linear", rng, scale=Fraction(1, 4))
+    Zs = rng.standard_normal((5, 3, 4))
+    batched = forward(F, model, Zs)
+    for b in range(5):
+        assert np.array_equal(batched[b], forward(F, model, Zs[b]))
+
+
+def test_mask_semantics() -> None:
+    m = attention_mask(np.array([1, 1, 0]), 3, causal=True)
+    assert m.tolist() == [[1, 1, 1], [0, 1, 1], [0, 0, 0]]
+    with pytest.raises(PromptError, match="key_mask has shape"):
+        attention_mask(np.array([1, 1]), 3, causal=False)
+
+
+def test_concat_residual_and_mlp() -> None:
+    rng = np.random.default_rng(2)
+    model, _ = one_head_model(2, 3, "softmax", rng, causal=True, residual="concat")
+    out = forward(F, model, rng.standard_normal((2, 3)))
+    assert out.shape == (4, 3)
+    assert model.stream_names()[-1][:2] == ("c0", "c1")
+    mlp = MLP(W_in=np.eye(2), W_out=np.eye(2), activation="identity")
+    Z = rng.standard_normal((2, 3))
+    assert np.allclose(forward(F, Transformer((mlp,), ("a", "b")), Z), 2 * Z)
+
+
+def test_exact_and_float_runs_are_the_same_code() -> None:
+    W = np.array([[1, 0], [0, 0]], dtype=object)
+    head = Head(W, W, np.array([[0, 0], [1, -1]], dtype=object))
+    model = Transformer((Attention((head,), "linear", context_mask(2), scale=Fraction(1, 2)),), ("x", "y"),
+                        Readout(np.array([0, -1]), 2))
+    Z = np.array([[1, 2, 3], [Fraction(1, 2), 1, 0]], dtype=object)
+    exact = predict(Rational(), model, Z)
+    assert float(exact) == pytest.approx(float(predict(F, model, Z.astype(float))), rel=1e-15)
+
+
+def test_bad_prompts_get_named_errors() -> None:
+    rng = np.random.default_rng(3)
+    model, _ = one_head_model(2, 3, "linear", rng)
+    with pytest.raises(PromptError, match="NaN"):
+        forward(F, model, np.array([[np.nan, 0, 0], [0, 0, 0]]))
+    with pytest.raises(PromptError, match="residual coordinates"):
+        forward(F, model, np.zeros((3, 3)))
+    with pytest.raises(PromptError, match="n >= 1"):
+        regression_prompt(np.zeros((0, 2)), np.zeros(0), np.zeros(2))
+    with pytest.raises(PromptError, match="y has shape"):
+        regression_prompt(np.zeros((3, 2)), np.zeros(2), np.zeros(2))
+    with pytest.raises(PromptError, match="inf"):
+        regression_prompt(np.array([[np.inf]]), np.zeros(1), np.zeros(1))
+
+
+def test_softmax_query_without_keys_is_an_error() -> None:
+    rng = np.random.default_rng(4)
+    model, _ = one_head_model(2, 3, "softmax", rng, key_mask=np.array([0, 0, 1]), causal=True)
+    with pytest.raises(PromptError, match="no unmasked key"):
+        forward(F, model, rng.standard_normal((2, 3)))
+
+
+def test_relu_in_a_prime_field_is_refused() -> None:
+    rng = np.random.default_rng(5)
+    W = np.eye(2, dtype=int).astype(object)
+    model = Transformer((Attention((Head(W, W, W),), "relu", np.ones(2, dtype=int)),), ("a", "b"))
+    with pytest.raises(ArithmeticDomainError, match="ReLU"):
+        forward(PrimeField(), model, np.array([[1, 2], [3, 4]], dtype=object))
+
+
+def test_export_heads_in_transformerlens_orientation() -> None:
+    WQ = np.arange(6).reshape(2, 3)
+    head = Head(W_Q=WQ, W_K=WQ, W_V=np.eye(3), W_O=None)
+    model = Transformer((Attention((head,), "linear", np.ones(4, dtype=int), scale=Fraction(1, 2)),), ("a", "b", "c"))
+    (h,), = export_heads(model)
+    assert h["W_Q"].shape == (3, 2) and np.array_equal(h["W_Q"], WQ.T)
+    assert np.array_equal(h["W_O"], 0.5 * np.eye(3))

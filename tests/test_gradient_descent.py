@@ -1,0 +1,83 @@
+"""constructions.gradient_descent against verify.algorithms.gradient_descent:
+hypothesis draws sizes, steps, preconditioners; float64 within the running
+error bound, exact equality in rationals; each mutant rejected."""
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+from constructions.arithmetic import Float64Bounded, Rational
+from constructions.engine import PromptError
+from constructions.gradient_descent import preconditioned_layer, relu_ridge_transformer, von_oswald_transformer
+from verify.checks import DyadicDraw, bounded_comparison, exact_mismatches
+from verify.claims import gd
+from verify.registry import Context
+from tests.strategies import regression_sizes
+
+SPECS = {
+    "one_layer": gd.ONE_LAYER_SPEC,
+    "gd_plus_plus": gd.GD_PLUS_PLUS_SPEC,
+    "multi_layer": gd.MULTI_LAYER_SPEC,
+    "preconditioned": gd.PRECONDITIONED_SPEC,
+    "relu_ridge": gd.RIDGE_SPEC,
+}
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+@given(sizes=regression_sizes(max_d=4, max_n=8, max_L=3), seed=st.integers(0, 2**31))
+def test_float64_within_running_error_bound(name: str, sizes: dict, seed: int) -> None:
+    spec = SPECS[name]
+    inst = spec.sample(DyadicDraw(np.random.default_rng(seed)), sizes)
+    observed, expected = spec.evaluate(Float64Bounded(), inst)
+    err, tol, ok = bounded_comparison(observed, expected)
+    assert ok, f"error {err} > bound {tol}"
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+@given(sizes=regression_sizes(max_d=3, max_n=5, max_L=2), seed=st.integers(0, 2**31))
+def test_exact_identity(name: str, sizes: dict, seed: int) -> None:
+    spec = SPECS[name]
+    inst = spec.sample(DyadicDraw(np.random.default_rng(seed)), sizes)
+    observed, expected = spec.evaluate(Rational(), inst)
+    assert not exact_mismatches(observed, expected)
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_every_mutant_is_rejected(name: str) -> None:
+    spec = SPECS[name]
+    for mutant in spec.mutants:
+        rejected = False
+        for seed in range(3):
+            inst = spec.sample(DyadicDraw(np.random.default_rng(seed)), {"d": 2, "n": 3, "L": 2})
+            observed, expected = spec.evaluate(Rational(), inst, mutant)
+            rejected = rejected or bool(exact_mismatches(observed, expected))
+        assert rejected, f"mutant {mutant.name!r} slipped through"
+
+
+def test_printed_preconditioned_lemma_is_refuted_and_corrected_holds() -> None:
+    from verify.registry import select
+
+    (printed,) = select("gd.preconditioned_printed")
+    res = printed.checks["rational"](Context(0))
+    assert res.status == "refuted" and "A=[[0, 1], [0, 0]]" in res.detail
+
+
+def test_bad_construction_inputs() -> None:
+    with pytest.raises(PromptError, match="square"):
+        preconditioned_layer(2, 3, np.zeros((2, 3), dtype=object))
+    with pytest.raises(PromptError, match="n >= 1"):
+        von_oswald_transformer(2, 0, [Fraction(1, 2)])
+    with pytest.raises(PromptError, match="at least one layer"):
+        von_oswald_transformer(2, 3, [])
+
+
+def test_relu_ridge_offset_keeps_the_query_out() -> None:
+    """With B = 0 the query's ReLU score leaks into the update."""
+    inst = gd._sample_ridge(DyadicDraw(np.random.default_rng(0)), {"d": 2, "n": 3, "L": 2})
+    ar = Rational()
+    good = gd._run_ridge(ar, gd._build_ridge(inst), inst)
+    leaky = gd._run_ridge(ar, gd._build_ridge(inst, offset=0), inst)
+    assert not exact_mismatches(good, gd._reference_ridge(ar, inst))
+    assert exact_mismatches(leaky, gd._reference_ridge(ar, inst))
