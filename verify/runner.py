@@ -6,6 +6,8 @@ A claim's status:
               cannot fail is a failed check), or an erratum's counterexample
               did not reproduce;
 - ``refuted`` an erratum claim whose counterexample is confirmed;
+- ``skipped`` every selected check was skipped (with its reason: an optional
+              extra that is not installed, a number system without ReLU);
 - ``holds``   every selected check holds (``skipped`` checks say why they
               do not apply) and every falsifier is caught.
 """
@@ -87,6 +89,8 @@ def fold_status(claim: Claim, checks: list[CheckResult], falsifiers: list[dict[s
         return "refuted" if "refuted" in statuses else "fails"
     if "refuted" in statuses:
         return "fails"  # a counterexample to a claim we expect to hold is a regression
+    if statuses and all(s == "skipped" for s in statuses):
+        return "skipped"  # e.g. --mode torch without the torch extra: said, not hidden
     return "holds" if any(s == "holds" for s in statuses) else "error"
 
 
@@ -122,5 +126,5 @@ def run_all(claims: Iterable[Claim], ctx: Context, mode: str | None = None, prog
 
 def exit_code(results: list[ClaimResult]) -> int:
     """0 only when no claim fails or errs and every falsifier is caught."""
-    bad = [r for r in results if r.status not in ("holds", "refuted")]
+    bad = [r for r in results if r.status not in ("holds", "refuted", "skipped")]
     return 1 if bad or not results else 0

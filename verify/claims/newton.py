@@ -41,6 +41,7 @@ from verify import mutants
 from verify.algorithms import newton as algorithms
 from verify.checks import Draw, IdentitySpec, Mutant, _rng, exact_mismatches, identity_checks, identity_falsifiers
 from verify.claims._regression import RegressionInstance, columns, draw_regression
+from verify.torch_backend import torch_checks
 from verify.registry import CheckResult, Claim, Context, Erratum, Falsifier, Paper, register
 
 FU = Paper("D. Fu, T.-Q. Chen, R. Jia, V. Sharan", 2023,
@@ -169,7 +170,7 @@ register(Claim(
     statement=("One Newton layer on h_t = [T x_t; x_t] (C = [[0, -(n/2)I], [0, 0]], J = [[I, 0], [0, 0]], two normalised "
                "ReLU heads with Q̃_1ᵀK̃_1 = I, Q̃_2ᵀK̃_2 = -I, V_1 = J, V_2 = -J (corrected), then the MLP h <- h + Jh) maps "
                "T x_t to (2T - T S T) x_t for every token, T symmetric: one Newton–Schulz step."),
-    checks=identity_checks(LAYER_SPEC), falsifiers=identity_falsifiers(LAYER_SPEC),
+    checks={**identity_checks(LAYER_SPEC), **torch_checks(LAYER_SPEC, _layer_input, lens=True)}, falsifiers=identity_falsifiers(LAYER_SPEC),
     notes=("T is drawn symmetric: in general the layer computes 2T - T S Tᵀ (the score is x_tᵀ T x_j), which is "
            "2T - TST exactly for the symmetric M_k.  The -(n/2) in C and the 1/n normalisation combine to the 1/2 "
            "that the MLP's doubling turns into the Newton step: both are correct as printed.  Prime-field evidence "
@@ -296,7 +297,7 @@ register(Claim(
     id="newton.init_layer", paper=FU, kind="identity",
     statement=("The init layer on [x_t; x_t] with Q_1ᵀK_1 = -Q_2ᵀK_2 = [[I,0],[0,0]], V_1 = nαJ and V_2 = -nαJ "
                "(corrected) gives [x_t + αS x_t; x_t]: the V_m = nα scaling and the 1/n normalisation are right."),
-    checks=identity_checks(INIT_SPEC), falsifiers=identity_falsifiers(INIT_SPEC),
+    checks={**identity_checks(INIT_SPEC), **torch_checks(INIT_SPEC, _init_input)}, falsifiers=identity_falsifiers(INIT_SPEC),
     notes=("The top block is (I + αS) x_t, not M_0 x_t = αS x_t: a Newton iteration started there is not the "
            "printed M_0 = αS; the paper's further init layers must remove x_t.  Our end-to-end model instead writes "
            "αS x_t into an empty slot (one layer).")))
@@ -401,7 +402,7 @@ register(Claim(
     statement=("Our exact realisation of the theorem: 1 init layer (two ReLU heads writing αS x_t), k Newton layers as "
                "printed (with V_2 = -J), 1 read-out layer (two ReLU heads) — k + 2 layers, against the paper's k + 8 — "
                "leave M_k x_t in every token and predict x_qᵀ M_k Xᵀ y, M_k the k-th Newton–Schulz iterate from αS."),
-    checks=identity_checks(K_SPEC), falsifiers=identity_falsifiers(K_SPEC),
+    checks={**identity_checks(K_SPEC), **torch_checks(K_SPEC, lambda ar, i: ar.array(newton_prompt(i.X, i.y, i.x_q)))}, falsifiers=identity_falsifiers(K_SPEC),
     notes=("The init and read-out layers are ours (the paper builds them from Akyürek et al.'s approximate "
            "primitives); they use the same normalised ReLU attention over the n context tokens.  The whole final "
            "stream is compared.  O(1) = 2 (transformer layers = attention + MLP counted once).  Prime field: "
@@ -855,7 +856,7 @@ register(Claim(
     id="newton.linear_attention_step", paper=GIANNOU, kind="identity",
     statement=("Linear attention alone implements one Newton step X <- 2X - XAX for A⁻¹ (any square A, any X): ours is "
                "one layer of two linear heads on tokens [X e_t; Aᵀ e_t; e_t] (one-hot positions)."),
-    checks=identity_checks(INVERSION_SPEC), falsifiers=identity_falsifiers(INVERSION_SPEC),
+    checks={**identity_checks(INVERSION_SPEC), **torch_checks(INVERSION_SPEC, lambda ar, i: ar.array(inversion_prompt(i["A"], i["X"])))}, falsifiers=identity_falsifiers(INVERSION_SPEC),
     notes=("The weights are ours: we could not read the construction of arXiv:2403.03183 (the abstract states two "
            "linear-attention layers); with one-hot positions one layer of two heads suffices.  Non-symmetric A and X "
            "are drawn, so a transposition error is caught.")))
