@@ -1,0 +1,264 @@
+"""Layers in block form, and a reader that turns an engine layer into one.
+
+A block layer acts on a block state Z (block rows: the token's coordinates,
+e.g. [x (d); y (1)]; block columns: [context (n) | query (1)]) exactly as
+:func:`constructions.engine.apply_attention` acts on a concrete prompt:
+
+    Z  <-  Z + scale · Σ_heads V_h · Z · M · Φ_h(Z),       M = diag(I_n, m)
+
+with V_h = W_O W_V and Φ_h(Z) = Zᵀ (W_Kᵀ W_Q) Z for a linear score, or a
+kernel block matrix (atoms) for a kernel score.  ReLU heads are linear only
+where their scores keep one sign: a pair of heads with opposite scores and
+opposite values is linear everywhere (ReLU(s) − ReLU(−s) = s); otherwise the
+layer is read on a *uniform sign cell* (every score of a head ≥ 0, or ≤ 0).
+An MLP with identity activation and no bias is Z <- Z + W_out W_in Z.
+
+:func:`read_attention` reads the weight matrices of an engine layer built
+with symbolic parameters (:class:`constructions.arithmetic.Sym`) as blocks:
+0, c·I, or ±c·(a parameter matrix or its transpose).  Anything else is not a
+block pattern and the lemma cannot be stated (we say so).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, Literal, Mapping, Sequence
+
+import numpy as np
+import sympy
+
+from constructions.arithmetic import Sym
+from verify.lemmas.ncalgebra import ONE, Atom, Block, Poly, ShapeError
+
+N_SYM = sympy.Symbol("n", positive=True)
+D_SYM = sympy.Symbol("d", positive=True)
+
+
+class NotABlockPattern(ValueError):
+    """An engine layer whose weights are not a fixed block pattern."""
+
+
+@dataclass(frozen=True)
+class LinearHead:
+    value: Block  # V = W_O W_V
+    form: Block  # G = W_Kᵀ W_Q: scores Zᵀ G Z
+    relu: bool = False
+
+
+@dataclass(frozen=True)
+class KernelHead:
+    value: Block
+    scores: Block  # Φ: block matrix of kernel values (keys x queries)
+
+
+@dataclass(frozen=True)
+class BlockLayer:
+    heads: tuple[Any, ...]
+    query_is_key: Any  # m in M = diag(I_n, m): 0 (masked) or 1
+    scale: Any  # sympy expression, e.g. 1/n
+    mlp: Block | None = None  # Z <- Z + W Z after the attention (identity activation)
+    name: str = ""
+
+    def describe(self) -> str:
+        parts = []
+        for k, h in enumerate(self.heads):
+            if isinstance(h, KernelHead):
+                parts.append(f"head {k}: V = {h.value}, scores Φ = {h.scores}")
+            else:
+                kind = "ReLU" if h.relu else "linear"
+                parts.append(f"head {k} ({kind}): V = {h.value}, W_KᵀW_Q = {h.form}")
+        parts.append(f"scale {self.scale}, M = diag(I_n, {self.query_is_key})")
+        if self.mlp is not None:
+            parts.append(f"then Z + W Z with W = {self.mlp}")
+        return "; ".join(parts)
+
+
+def mask_block(col_dims: Sequence[str], query_is_key: Any) -> Block:
+    """M = diag(I_n, m) on columns [context | query]."""
+    return Block.diag(col_dims, [1] * (len(col_dims) - 1) + [query_is_key])
+
+
+def _same(a: Block, b: Block) -> bool:
+    return (a - b).is_zero()
+
+
+def linear_cells(layer: BlockLayer) -> list[tuple[str, list[LinearHead | KernelHead]]]:
+    """The layer's heads as linear heads, one list per cell.
+
+    Pairs of ReLU heads with opposite forms and opposite values are one linear
+    head on every cell.  Remaining ReLU heads: the uniform cells (all scores
+    ≥ 0: the head is linear; all ≤ 0: it vanishes), each head on its own."""
+    plain: list[Any] = [h for h in layer.heads if not getattr(h, "relu", False)]
+    relus = [h for h in layer.heads if getattr(h, "relu", False)]
+    leftover: list[LinearHead] = []
+    used = [False] * len(relus)
+    for i, h in enumerate(relus):
+        if used[i]:
+            continue
+        for j in range(i + 1, len(relus)):
+            g = relus[j]
+            if not used[j] and _same(g.form, -h.form) and _same(g.value, -h.value):
+                used[i] = used[j] = True
+                plain.append(LinearHead(h.value, h.form))  # ReLU(s) V - ReLU(-s) V = s V
+                break
+        if not used[i]:
+            leftover.append(h)
+            used[i] = True
+    if not leftover:
+        return [("every cell (ReLU pairs collapse: ReLU(s) − ReLU(−s) = s)" if relus else "", plain)]
+    cells = []
+    for signs in np.ndindex(*([2] * len(leftover))):
+        heads = list(plain)
+        label = []
+        for k, (h, s) in enumerate(zip(leftover, signs)):
+            if s == 0:
+                heads.append(LinearHead(h.value, h.form))
+                label.append(f"scores of ReLU head {k} all ≥ 0")
+            else:
+                label.append(f"scores of ReLU head {k} all ≤ 0")
+        cells.append(("cell: " + ", ".join(label), heads))
+    return cells
+
+
+def apply_linear(layer: BlockLayer, heads: Sequence[LinearHead | KernelHead], Z: Block) -> Block:
+    M = mask_block(Z.col_dims, layer.query_is_key)
+    out = None
+    for h in heads:
+        scores = h.scores if isinstance(h, KernelHead) else Z.T @ h.form @ Z
+        term = h.value @ Z @ M @ scores
+        out = term if out is None else out + term
+    Z1 = Z if out is None else Z + out.scale(layer.scale)
+    if layer.mlp is not None:
+        Z1 = Z1 + layer.mlp @ Z1
+    return Z1
+
+
+# ---------------------------------------------------------------------------
+# reading engine layers
+# ---------------------------------------------------------------------------
+
+
+def sym_to_sympy(x: Any, names: Mapping[str, Any]) -> Any:
+    """A weight entry (int, Fraction, Sym formula) as a sympy expression;
+    free Sym names map through ``names`` (to a scalar symbol) or become
+    sympy symbols of the same name."""
+    if isinstance(x, Sym):
+        if x.op is None:
+            return names.get(x.name, sympy.Symbol(x.name))
+        a, b = (sym_to_sympy(v, names) for v in x.args)
+        return {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b, "/": lambda: a / b}[x.op]()
+    if isinstance(x, (int, np.integer)):
+        return sympy.Integer(int(x))
+    f = Fraction(x)
+    return sympy.Rational(f.numerator, f.denominator)
+
+
+@dataclass
+class Parameters:
+    """Which drawn symbols form which matrix atom (entry (i, j) of the atom),
+    and which are scalars (with a display symbol)."""
+
+    matrices: dict[str, tuple[Atom, tuple[int, int]]] = field(default_factory=dict)
+    scalars: dict[str, sympy.Symbol] = field(default_factory=dict)
+
+    def add_matrix(self, atom: Atom, entries: np.ndarray, transposed_layout: bool = False) -> None:
+        e = np.asarray(entries, dtype=object)
+        e = e.reshape(-1, 1) if e.ndim == 1 else e
+        for idx in np.ndindex(*e.shape):
+            if isinstance(e[idx], Sym) and e[idx].op is None:
+                self.matrices[e[idx].name] = (atom, idx)
+
+    def add_scalar(self, entry: Any, symbol: sympy.Symbol) -> None:
+        if isinstance(entry, Sym) and entry.op is None:
+            self.scalars[entry.name] = symbol
+
+
+def read_block(entries: np.ndarray, rows: str, cols: str, params: Parameters) -> Poly:
+    """One block of a concrete weight matrix as 0, c·I or c·P / c·Pᵀ."""
+    e = np.vectorize(lambda x: sympy.expand(sym_to_sympy(x, params.scalars)), otypes=[object])(entries)
+    if all(v == 0 for v in e.ravel()):
+        return Poly.zero(rows, cols)
+    r, c = e.shape
+    matrix_syms = {sympy.Symbol(k): v for k, v in params.matrices.items()}
+    # c·I (scalar coefficient, no matrix parameter)
+    if rows == cols and r == c and all(v.free_symbols.isdisjoint(matrix_syms) for v in e.ravel()):
+        diag = e[0, 0]
+        if all(sympy.simplify(e[i, j] - (diag if i == j else 0)) == 0 for i in range(r) for j in range(c)):
+            return Poly.identity(rows, diag)
+    # c·P or c·Pᵀ for one matrix parameter P
+    found = {matrix_syms[s][0] for v in e.ravel() for s in v.free_symbols if s in matrix_syms}
+    if len(found) == 1:
+        atom = found.pop()
+        for transposed in (False, True):
+            coeff = None
+            ok = True
+            for i, j in np.ndindex(r, c):
+                want = (j, i) if transposed else (i, j)
+                sym = next((s for s, (a, idx) in matrix_syms.items() if a == atom and idx == want), None)
+                if sym is None:
+                    ok = False
+                    break
+                q = sympy.cancel(e[i, j] / sym)
+                if q.free_symbols & set(matrix_syms):
+                    ok = False
+                    break
+                coeff = q if coeff is None else coeff
+                if sympy.simplify(q - coeff) != 0:
+                    ok = False
+                    break
+            if ok:
+                p = Poly.atom(atom)
+                p = p.T if transposed else p
+                if p.shape != (rows, cols):
+                    raise NotABlockPattern(f"block of shape {rows} x {cols} reads as {atom.name} of shape {p.shape}")
+                return p.scale(coeff)
+    raise NotABlockPattern(f"a {rows} x {cols} block ({r} x {c} here) is neither 0, c·I nor c·(parameter): "
+                           f"{e.tolist()}")
+
+
+def read_matrix(W: np.ndarray, row_dims: Sequence[str], col_dims: Sequence[str],
+                sizes: Mapping[str, int], params: Parameters) -> Block:
+    W = np.asarray(W, dtype=object)
+    r_sizes = [1 if x == ONE else sizes[x] for x in row_dims]
+    c_sizes = [1 if x == ONE else sizes[x] for x in col_dims]
+    if W.shape != (sum(r_sizes), sum(c_sizes)):
+        raise NotABlockPattern(f"matrix of shape {W.shape} does not fit blocks {row_dims} x {col_dims} at {dict(sizes)}")
+    r_off = np.concatenate([[0], np.cumsum(r_sizes)])
+    c_off = np.concatenate([[0], np.cumsum(c_sizes)])
+    return Block([[read_block(W[r_off[i]:r_off[i + 1], c_off[j]:c_off[j + 1]], rd, cd, params)
+                   for j, cd in enumerate(col_dims)] for i, rd in enumerate(row_dims)])
+
+
+def read_attention(layer: Any, row_dims: Sequence[str], sizes: Mapping[str, int], params: Parameters) -> BlockLayer:
+    """An engine :class:`~constructions.engine.Attention` layer in block form
+    (token coordinates split as ``row_dims``; columns [n context | 1 query])."""
+    from constructions.engine import Attention
+
+    if not isinstance(layer, Attention):
+        raise NotABlockPattern(f"only attention layers are read, got {type(layer).__name__}")
+    if layer.causal or layer.residual != "add":
+        raise NotABlockPattern("causal or concatenating attention is not a [context | query] block pattern")
+    if callable(layer.score) or layer.score not in ("linear", "relu"):
+        raise NotABlockPattern(f"score {layer.score!r}: only linear and ReLU scores are read as blocks")
+    km = np.asarray(layer.key_mask).astype(int)
+    n = sizes["n"]
+    if km.shape != (n + 1,) or not (km[:n] == 1).all():
+        raise NotABlockPattern(f"key mask {km.tolist()} is not diag(I_n, m)")
+    heads = []
+    for h in layer.heads:
+        WO = np.eye(len(h.W_V), dtype=int).astype(object) if h.W_O is None else np.asarray(h.W_O, dtype=object)
+        V = np.asarray(WO, dtype=object).dot(np.asarray(h.W_V, dtype=object))
+        G = np.asarray(h.W_K, dtype=object).T.dot(np.asarray(h.W_Q, dtype=object))
+        heads.append(LinearHead(read_matrix(V, row_dims, row_dims, sizes, params),
+                                read_matrix(G, row_dims, row_dims, sizes, params), relu=layer.score == "relu"))
+    scale = sympy.Integer(1) if layer.scale is None else sym_to_sympy(layer.scale, params.scalars)
+    if layer.scale is not None and sympy.simplify(scale - sympy.Rational(1, n)) == 0:
+        scale = 1 / N_SYM  # the 1/n of the paper, at the size read
+    elif layer.scale is not None and sympy.simplify(scale - sympy.Rational(1, n + 1)) == 0:
+        scale = 1 / (N_SYM + 1)
+    return BlockLayer(tuple(heads), int(km[n]), scale)
+
+
+__all__ = ["BlockLayer", "KernelHead", "LinearHead", "NotABlockPattern", "Parameters", "apply_linear",
+           "linear_cells", "mask_block", "read_attention", "read_matrix", "N_SYM", "D_SYM", "ShapeError", "Literal"]
