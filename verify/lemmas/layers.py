@@ -87,8 +87,11 @@ def linear_cells(layer: BlockLayer) -> list[tuple[str, list[LinearHead | KernelH
     """The layer's heads as linear heads, one list per cell.
 
     Pairs of ReLU heads with opposite forms and opposite values are one linear
-    head on every cell.  Remaining ReLU heads: the uniform cells (all scores
-    ≥ 0: the head is linear; all ≤ 0: it vanishes), each head on its own."""
+    head on every cell (ReLU(s) − ReLU(−s) = s).  The remaining ReLU heads are
+    grouped by their score form up to sign (class k: scores ±Zᵀ G_k Z); a
+    uniform cell fixes the sign of each class's scores (all ≥ 0 or all ≤ 0),
+    where a head is linear (its score ≥ 0) or vanishes (≤ 0).  On mixed-sign
+    cells such a layer is not linear in the scores and has no block form."""
     plain: list[Any] = [h for h in layer.heads if not getattr(h, "relu", False)]
     relus = [h for h in layer.heads if getattr(h, "relu", False)]
     leftover: list[LinearHead] = []
@@ -107,17 +110,26 @@ def linear_cells(layer: BlockLayer) -> list[tuple[str, list[LinearHead | KernelH
             used[i] = True
     if not leftover:
         return [("every cell (ReLU pairs collapse: ReLU(s) − ReLU(−s) = s)" if relus else "", plain)]
+    classes: list[tuple[Block, list[tuple[LinearHead, int]]]] = []
+    for h in leftover:
+        for G, members in classes:
+            if _same(h.form, G):
+                members.append((h, 1))
+                break
+            if _same(h.form, -G):
+                members.append((h, -1))
+                break
+        else:
+            classes.append((h.form, [(h, 1)]))
     cells = []
-    for signs in np.ndindex(*([2] * len(leftover))):
+    for signs in np.ndindex(*([2] * len(classes))):
         heads = list(plain)
         label = []
-        for k, (h, s) in enumerate(zip(leftover, signs)):
-            if s == 0:
-                heads.append(LinearHead(h.value, h.form))
-                label.append(f"scores of ReLU head {k} all ≥ 0")
-            else:
-                label.append(f"scores of ReLU head {k} all ≤ 0")
-        cells.append(("cell: " + ", ".join(label), heads))
+        for k, ((G, members), s) in enumerate(zip(classes, signs)):
+            sigma = 1 if s == 0 else -1
+            label.append(f"Zᵀ G{k + 1} Z {'≥' if sigma > 0 else '≤'} 0 entrywise (G{k + 1} = {G})")
+            heads += [LinearHead(h.value, h.form) for h, sign in members if sign * sigma > 0]
+        cells.append(("uniform sign cell: " + ", ".join(label), heads))
     return cells
 
 

@@ -60,6 +60,7 @@ class Lemma:
     col_names: Sequence[str] = ("context", "query")
     dims: Mapping[str, int] = field(default_factory=lambda: {"d": 2, "n": 3})  # where residuals are evaluated
     source: str = ""  # where the layers' block form comes from
+    notes: str = ""  # what the lemma does not cover, said in the check's detail
 
 
 @dataclass
@@ -165,6 +166,7 @@ def result_to_check(res: LemmaResult) -> CheckResult:
     lem = res.lemma
     head = f"Lemma (all d, n): {lem.statement} Induction: {lem.induction}"
     src = f" Block form: {lem.source}." if lem.source else ""
+    src += f" Note: {lem.notes}" if lem.notes else ""
     if res.holds:
         return CheckResult(MODE, EVIDENCE, len(res.proved), 0.0, 0.0, "holds",
                            f"proved for all sizes (symbolic lemma + induction). {head}{src} "
