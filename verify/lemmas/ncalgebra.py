@@ -80,11 +80,13 @@ def _key(word: Word) -> tuple:
 
 
 def _pieces(word: Word) -> list[Word]:
-    """Cut at every inner dimension equal to "1"."""
+    """Cut at every inner dimension equal to "1".  (A normal word keeps its
+    1 x 1 pieces in front, or at the back after a transpose, so a cut is
+    made where either neighbour has a "1" there.)"""
     out, cur = [], []
     for k, letter in enumerate(word):
         cur.append(letter)
-        if k < len(word) - 1 and _letter_shape(letter)[1] == ONE:
+        if k < len(word) - 1 and (_letter_shape(letter)[1] == ONE or _letter_shape(word[k + 1])[0] == ONE):
             out.append(tuple(cur))
             cur = []
     if cur:
@@ -185,13 +187,21 @@ class Poly:
             raise ShapeError(f"{atom.name} is {atom.rows} x {atom.cols}, its value {value.shape}")
         out = Poly.zero(self.rows, self.cols)
         for w, c in self.terms.items():
-            acc: Poly | None = None
-            for letter in w:
-                a, t = letter
-                piece = (value.T if t else value) if a == atom else Poly(*_letter_shape(letter), {(letter,): 1})
-                acc = piece if acc is None else acc @ piece
-            acc = Poly.identity(self.rows) if acc is None else acc
-            out = out + acc.scale(c)
+            scalars, chain = [], None
+            for piece in _pieces(w):
+                acc = None
+                for letter in piece:
+                    a, t = letter
+                    q = (value.T if t else value) if a == atom else Poly(*_letter_shape(letter), {(letter,): 1})
+                    acc = q if acc is None else acc @ q
+                if acc.shape == (ONE, ONE):  # a scalar piece
+                    scalars.append(acc)
+                else:
+                    chain = acc if chain is None else chain @ acc
+            res = Poly.identity(self.rows) if chain is None else chain
+            for sc in scalars:
+                res = scalar_times(sc, res)
+            out = out + res.scale(c)
         return out
 
     def atoms(self) -> set[Atom]:
@@ -199,6 +209,18 @@ class Poly:
 
     def __repr__(self) -> str:
         return show(self)
+
+
+def scalar_times(s: Poly, p: Poly) -> Poly:
+    """s · p for a 1 x 1 Poly s (a scalar: it commutes with everything)."""
+    if s.shape != (ONE, ONE):
+        raise ShapeError(f"scalar factor must be 1 x 1, got {s.shape}")
+    terms: dict[Word, Any] = {}
+    for w1, c1 in s.terms.items():
+        for w2, c2 in p.terms.items():
+            w = normal_word(w1 + w2)
+            terms[w] = terms.get(w, 0) + c1 * c2
+    return Poly(p.rows, p.cols, terms)
 
 
 def show_word(word: Word) -> str:
@@ -330,9 +352,16 @@ def evaluate(p: Poly, values: Mapping[Atom, np.ndarray], subs: Mapping[sympy.Sym
     for w, coeff in p.terms.items():
         cv = sympy.nsimplify(coeff.subs(sym_subs)) if hasattr(coeff, "subs") else coeff
         cv = Fraction(int(sympy.numer(cv)), int(sympy.denom(cv)))
-        m = np.eye(r, dtype=int).astype(object) if not w else None
-        for a, t in w:
-            v = values[a].T if t else values[a]
-            m = v if m is None else m.dot(v)
-        out = out + m * cv
+        m, factor = None, Fraction(1)
+        for piece in _pieces(w):  # 1 x 1 pieces are scalars (the normal form moves them to the front)
+            pm = None
+            for a, t in piece:
+                v = values[a].T if t else values[a]
+                pm = v if pm is None else pm.dot(v)
+            if pm.shape == (1, 1) and (r, c) != (1, 1):
+                factor *= pm[0, 0]
+            else:
+                m = pm if m is None else m.dot(pm)
+        m = np.eye(r, dtype=int).astype(object) if m is None else m
+        out = out + m * (cv * factor)
     return out
