@@ -266,3 +266,73 @@ def test_strongest_evidence_order():
     assert strongest_evidence([_cr("all sizes", "fails"), _cr("exact")]) == "exact"
     assert strongest_evidence([_cr("exact", "refuted")]) == "exact"
     assert strongest_evidence([_cr("numerical", "error")]) == "none"
+
+
+# ---------------------------------------------------------------------------
+# reading engine layers: how the fgd and newton claims attach their lemmas
+# ---------------------------------------------------------------------------
+
+
+def _fgd_engine_layers(score, r_sign=-1, mask_query=True):
+    """Engine layers as the fgd construction would build them (A = 0, B = C = I)."""
+    from constructions.arithmetic import Sym
+    from constructions.engine import Attention, Head, context_mask
+
+    def build(sizes):
+        d, n = sizes["d"], sizes["n"]
+        params, layers = Parameters(), []
+        for l in range(2):
+            eta = Sym(f"step{l}")
+            params.add_scalar(eta, sympy.Symbol(f"η{l + 1}"))
+            BX = np.hstack([np.eye(d, dtype=int), np.zeros((d, 1), dtype=int)]).astype(object)
+            W_V = np.zeros((d + 1, d + 1), dtype=object)
+            W_V[d, d] = r_sign * eta
+            mask = context_mask(n) if mask_query else np.ones(n + 1, dtype=int)
+            layers.append(Attention((Head(W_Q=BX, W_K=BX.copy(), W_V=W_V),), score, mask, scale=Fraction(1, n)))
+        return layers, params
+    return build
+
+
+@pytest.mark.parametrize("score", ["softmax", "exp", "relu"])
+def test_fgd_lemma_reads_engine_layers_for_every_kernel(score):
+    res = prove(fgd.functional_gd_lemma(L=2, build=_fgd_engine_layers(score))(CTX))
+    assert res.holds, res.residual_text()
+
+
+@pytest.mark.parametrize("kw", [{"r_sign": 1}, {"mask_query": False}], ids=["flipped sign", "query not masked"])
+def test_fgd_engine_mutants_break_the_lemma(kw):
+    res = prove(fgd.functional_gd_lemma(L=2, build=_fgd_engine_layers("softmax", **kw))(CTX))
+    assert not res.holds and res.residuals[0].witness
+
+
+def _newton_engine_layers(v2_sign, L=2):
+    """Engine layers as transcribed in CLAIMS.md §2: two ReLU heads, then h + J h."""
+    from constructions.engine import MLP, Attention, Head, context_mask
+
+    def build(sizes):
+        d, n = sizes["d"], sizes["n"]
+        I, Z = np.eye(d, dtype=int).astype(object), np.zeros((d, d), dtype=object)
+        J = np.block([[I, Z], [Z, Z]]).astype(object)
+        C = np.block([[Z, -Fraction(n, 2) * I], [Z, Z]]).astype(object)
+        layers = []
+        for _ in range(L):
+            heads = (Head(W_Q=C, W_K=J, W_V=J), Head(W_Q=-C, W_K=J, W_V=v2_sign * J))
+            layers.append(Attention(heads, "relu", context_mask(n), scale=Fraction(1, n)))
+            layers.append(MLP(W_in=J, W_out=np.eye(2 * d, dtype=int).astype(object), activation="identity"))
+        return layers, Parameters()
+    return build
+
+
+def test_newton_lemma_reads_engine_layers():
+    assert prove(newton.newton_layer_lemma(build=_newton_engine_layers(-1))(CTX)).holds
+    printed = prove(newton.newton_layer_lemma(build=_newton_engine_layers(+1))(CTX))
+    assert not printed.holds and "≤ 0" in printed.residuals[0].where
+
+
+def test_reader_turns_numbers_into_functions_of_n():
+    from verify.lemmas.layers import unify_coefficient
+
+    assert unify_coefficient([sympy.Rational(-3, 2), -2, -3], [3, 4, 6]) == -N_SYM / 2
+    assert unify_coefficient([sympy.Rational(1, 3), sympy.Rational(1, 4)], [3, 4]) == 1 / N_SYM
+    with pytest.raises(NotABlockPattern, match="not a·f"):
+        unify_coefficient([1, 5], [3, 4])

@@ -31,11 +31,11 @@ that maps the kernel callable to Φ is the one addition needed).
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import sympy
 
-from verify.lemmas.layers import N_SYM, BlockLayer, KernelHead
+from verify.lemmas.layers import N_SYM, BlockLayer, KernelHead, Parameters, kernel_block, read_model_layers
 from verify.lemmas.lemma import Iterate, Lemma
 from verify.lemmas.ncalgebra import ONE, Atom, Block, Poly
 from verify.registry import Context
@@ -45,19 +45,15 @@ XQ = Atom("x_q", "d", ONE)
 Y = Atom("y", "n", ONE)
 F = Atom("F", "n", ONE)  # f_ℓ(x_1..x_n), the generic iterate
 FQ = Atom("f_q", ONE, ONE)  # f_ℓ(x_q)
-K = Atom("K", "n", "n")
+K = Atom("K", "n", "n")  # the atoms of layers.kernel_block(("n", "1"))
 KQ = Atom("k_q", "n", ONE)
-KQC = Atom("K_qc", ONE, "n")
-KAPPA = Atom("κ", ONE, ONE)
 ROWS = ("x", "y")
+ROW_DIMS = ("d", ONE)
+FIXED_ROWS = (0,)  # the x rows: the lemma keeps them, so the kernel block is the same in every layer
 
 
 def _p(a: Atom) -> Poly:
     return Poly.atom(a)
-
-
-def kernel_block() -> Block:
-    return Block([[_p(K), _p(KQ)], [_p(KQC), _p(KAPPA)]])
 
 
 def state(it: Iterate) -> Block:
@@ -77,14 +73,25 @@ def printed_layer(eta: Any, r: Any = None, query_is_key: Any = 0, scale: Any = N
     """Z + scale · V Z M Φ with V = [[0, 0], [0, r]] (A = 0); r = −η unless given."""
     r = -eta if r is None else r
     V = Block([[Poly.zero("d", "d"), Poly.zero("d", ONE)], [Poly.zero(ONE, "d"), Poly.identity(ONE, r)]])
-    return BlockLayer((KernelHead(V, kernel_block()),), query_is_key, 1 / N_SYM if scale is None else scale)
+    return BlockLayer((KernelHead(V, kernel_block(("n", ONE))),), query_is_key, 1 / N_SYM if scale is None else scale)
 
 
-def functional_gd_lemma(L: int = 2, mutate: Callable[[BlockLayer], BlockLayer] | None = None) -> Callable[[Context], Lemma]:
-    """The lemma for L layers with step sizes η_1..η_L (``mutate`` alters each layer)."""
+def functional_gd_lemma(L: int = 2, mutate: Callable[[BlockLayer], BlockLayer] | None = None,
+                        build: Callable[[dict[str, int]], tuple[Sequence[Any], Parameters]] | None = None,
+                        read_sizes: Sequence[dict[str, int]] = ({"d": 2, "n": 3}, {"d": 3, "n": 4}, {"d": 2, "n": 6}),
+                        ) -> Callable[[Context], Lemma]:
+    """The lemma for L layers with step sizes η_1..η_L (``mutate`` alters each layer).
+
+    ``build(sizes) -> (engine layers, Parameters)``: read the layers from a
+    construction instead of the printed block form (its step-size Syms
+    registered as the scalars η1..ηL); this is all an fgd claim needs:
+    ``"lemma": lemma_check(functional_gd_lemma(L, build=...))``."""
     def make(ctx: Context) -> Lemma:
         etas = [sympy.Symbol(f"η{l + 1}") for l in range(L)]
-        layers = [printed_layer(e) for e in etas]
+        if build is not None:
+            layers = read_model_layers(build, read_sizes, ROW_DIMS, FIXED_ROWS)
+        else:
+            layers = [printed_layer(e) for e in etas]
         layers = [mutate(layer) for layer in layers] if mutate else layers
         zero = {"F": Poly.zero("n", ONE), "f_q": Poly.zero(ONE, ONE)}
         return Lemma(
@@ -98,5 +105,8 @@ def functional_gd_lemma(L: int = 2, mutate: Callable[[BlockLayer], BlockLayer] |
             state=state, generic={"F": _p(F), "f_q": _p(FQ)}, layers=layers,
             steps=[functional_gd_step(e) for e in etas],
             prompt=Block([[_p(X), _p(XQ)], [_p(Y).T, Poly.zero(ONE, ONE)]]), start=zero,
-            row_names=ROWS, source="printed block form (CLAIMS.md §3, Cheng et al. Prop. 3.1) with r_ℓ = −η_ℓ (ours)")
+            row_names=ROWS,
+            source=("read from the construction at " + ", ".join(f"(d, n) = ({s['d']}, {s['n']})" for s in read_sizes)
+                    if build is not None else
+                    "printed block form (CLAIMS.md §3, Cheng et al. Prop. 3.1) with r_ℓ = −η_ℓ (ours)"))
     return make

@@ -21,9 +21,9 @@ block pattern and the lemma cannot be stated (we say so).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
-from typing import Any, Literal, Mapping, Sequence
+from typing import Any, Callable, Literal, Mapping, Sequence
 
 import numpy as np
 import sympy
@@ -242,35 +242,186 @@ def read_matrix(W: np.ndarray, row_dims: Sequence[str], col_dims: Sequence[str],
                    for j, cd in enumerate(col_dims)] for i, rd in enumerate(row_dims)])
 
 
-def read_attention(layer: Any, row_dims: Sequence[str], sizes: Mapping[str, int], params: Parameters) -> BlockLayer:
+def kernel_block(col_dims: Sequence[str], tag: str = "") -> Block:
+    """Φ = [[K, k_q], [K_qc, κ]]: kernel values (keys x queries) as
+    non-commuting symbols; ``tag`` tells different kernels apart."""
+    n, q = col_dims
+    return Block([[Poly.atom(Atom(f"K{tag}", n, n)), Poly.atom(Atom(f"k_q{tag}", n, q))],
+                  [Poly.atom(Atom(f"K_qc{tag}", q, n)), Poly.atom(Atom(f"κ{tag}", q, q))]])
+
+
+def _reads_only(W: np.ndarray, row_dims: Sequence[str], sizes: Mapping[str, int], rows: Sequence[int]) -> bool:
+    """Does W Z depend only on the block rows ``rows`` of Z (W's other column blocks zero)?"""
+    widths = [1 if x == ONE else sizes[x] for x in row_dims]
+    off = np.concatenate([[0], np.cumsum(widths)])
+    W = np.asarray(W, dtype=object)
+    return all(sym_to_sympy(v, {}) == 0 for j in range(len(row_dims)) if j not in rows
+               for v in W[:, off[j]:off[j + 1]].ravel())
+
+
+def read_attention(layer: Any, row_dims: Sequence[str], sizes: Mapping[str, int], params: Parameters,
+                   fixed_rows: Sequence[int] = (), kernel_tags: dict[str, str] | None = None) -> BlockLayer:
     """An engine :class:`~constructions.engine.Attention` layer in block form
-    (token coordinates split as ``row_dims``; columns [n context | 1 query])."""
+    (token coordinates split as ``row_dims``; columns [n context | 1 query]).
+
+    Linear scores: Φ = Zᵀ W_Kᵀ W_Q Z.  Other scores (ReLU, exp, softmax, a
+    kernel callable) whose W_K and W_Q read only the block rows
+    ``fixed_rows`` (rows the lemma keeps unchanged) are a kernel block of
+    symbols, the same in every layer with the same (W_K, W_Q, score).  ReLU
+    scores on changing rows are read as ReLU heads (linear on sign cells).
+    Coefficients are numbers at the size read; :func:`unify_readings` turns
+    them into functions of n."""
     from constructions.engine import Attention
 
     if not isinstance(layer, Attention):
-        raise NotABlockPattern(f"only attention layers are read, got {type(layer).__name__}")
+        raise NotABlockPattern(f"expected an attention layer, got {type(layer).__name__}")
     if layer.causal or layer.residual != "add":
         raise NotABlockPattern("causal or concatenating attention is not a [context | query] block pattern")
-    if callable(layer.score) or layer.score not in ("linear", "relu"):
-        raise NotABlockPattern(f"score {layer.score!r}: only linear and ReLU scores are read as blocks")
     km = np.asarray(layer.key_mask).astype(int)
     n = sizes["n"]
     if km.shape != (n + 1,) or not (km[:n] == 1).all():
         raise NotABlockPattern(f"key mask {km.tolist()} is not diag(I_n, m)")
+    col_dims = ("n", ONE)
     heads = []
     for h in layer.heads:
         WO = np.eye(len(h.W_V), dtype=int).astype(object) if h.W_O is None else np.asarray(h.W_O, dtype=object)
-        V = np.asarray(WO, dtype=object).dot(np.asarray(h.W_V, dtype=object))
-        G = np.asarray(h.W_K, dtype=object).T.dot(np.asarray(h.W_Q, dtype=object))
-        heads.append(LinearHead(read_matrix(V, row_dims, row_dims, sizes, params),
-                                read_matrix(G, row_dims, row_dims, sizes, params), relu=layer.score == "relu"))
+        V = read_matrix(np.asarray(WO, dtype=object).dot(np.asarray(h.W_V, dtype=object)), row_dims, row_dims, sizes, params)
+        if layer.score == "linear":
+            G = np.asarray(h.W_K, dtype=object).T.dot(np.asarray(h.W_Q, dtype=object))
+            heads.append(LinearHead(V, read_matrix(G, row_dims, row_dims, sizes, params)))
+            continue
+        if fixed_rows and all(_reads_only(W, row_dims, sizes, fixed_rows) for W in (h.W_K, h.W_Q)):
+            name = getattr(layer.score, "__name__", str(layer.score))
+            key = f"{name}|{np.asarray(h.W_K).tolist()}|{np.asarray(h.W_Q).tolist()}"
+            tags = kernel_tags if kernel_tags is not None else {}
+            tags.setdefault(key, "" if not tags else str(len(tags) + 1))
+            heads.append(KernelHead(V, kernel_block(col_dims, tag=tags[key])))
+        elif layer.score == "relu":
+            G = np.asarray(h.W_K, dtype=object).T.dot(np.asarray(h.W_Q, dtype=object))
+            heads.append(LinearHead(V, read_matrix(G, row_dims, row_dims, sizes, params), relu=True))
+        else:
+            raise NotABlockPattern(f"score {layer.score!r} on rows that change: no block form")
     scale = sympy.Integer(1) if layer.scale is None else sym_to_sympy(layer.scale, params.scalars)
-    if layer.scale is not None and sympy.simplify(scale - sympy.Rational(1, n)) == 0:
-        scale = 1 / N_SYM  # the 1/n of the paper, at the size read
-    elif layer.scale is not None and sympy.simplify(scale - sympy.Rational(1, n + 1)) == 0:
-        scale = 1 / (N_SYM + 1)
     return BlockLayer(tuple(heads), int(km[n]), scale)
 
 
-__all__ = ["BlockLayer", "KernelHead", "LinearHead", "NotABlockPattern", "Parameters", "apply_linear",
-           "linear_cells", "mask_block", "read_attention", "read_matrix", "N_SYM", "D_SYM", "ShapeError", "Literal"]
+def read_mlp(layer: Any, row_dims: Sequence[str], sizes: Mapping[str, int], params: Parameters) -> Block:
+    """Z + W_out act(W_in Z) as Z + W Z: identity activation (W = W_out W_in),
+    or ReLU with paired hidden units W_in = [U; −U], W_out = [P, −P]
+    (ReLU(u) − ReLU(−u) = u, so W = P U).  Biases are not block-linear."""
+    from constructions.engine import MLP
+
+    if not isinstance(layer, MLP):
+        raise NotABlockPattern(f"expected an MLP, got {type(layer).__name__}")
+    if layer.b_in is not None and any(v != 0 for v in np.ravel(layer.b_in)) or \
+            layer.b_out is not None and any(v != 0 for v in np.ravel(layer.b_out)):
+        raise NotABlockPattern("an MLP with a bias is affine, not a block-linear map")
+    W_in, W_out = np.asarray(layer.W_in, dtype=object), np.asarray(layer.W_out, dtype=object)
+    if layer.activation == "identity":
+        W = W_out.dot(W_in)
+    else:
+        h = W_in.shape[0]
+        half = h // 2
+        U, P = W_in[:half], W_out[:, :half]
+        if h % 2 or not _equal(W_in[half:], -U) or not _equal(W_out[:, half:], -P):
+            raise NotABlockPattern("a ReLU MLP is read only as pairs ReLU(u) − ReLU(−u) = u (W_in = [U; −U], W_out = [P, −P])")
+        W = P.dot(U)
+    return read_matrix(W, row_dims, row_dims, sizes, params)
+
+
+def _equal(a: np.ndarray, b: np.ndarray) -> bool:
+    return a.shape == b.shape and all(sympy.simplify(sym_to_sympy(x, {}) - sym_to_sympy(y, {})) == 0
+                                      for x, y in zip(a.ravel(), b.ravel()))
+
+
+def read_layers(layers: Sequence[Any], row_dims: Sequence[str], sizes: Mapping[str, int], params: Parameters,
+                fixed_rows: Sequence[int] = ()) -> list[BlockLayer]:
+    """Every layer of a model; an MLP joins the attention layer before it."""
+    from constructions.engine import MLP
+
+    out: list[BlockLayer] = []
+    tags: dict[str, str] = {}  # one kernel symbol block per distinct (score, W_K, W_Q), in order of appearance
+    for layer in layers:
+        if isinstance(layer, MLP):
+            W = read_mlp(layer, row_dims, sizes, params)
+            if not out or out[-1].mlp is not None:
+                raise NotABlockPattern("an MLP must follow an attention layer (one MLP per attention layer)")
+            out[-1] = replace(out[-1], mlp=W)
+        else:
+            out.append(read_attention(layer, row_dims, sizes, params, fixed_rows, tags))
+    return out
+
+
+def read_model_layers(build: Callable[[dict[str, int]], tuple[Sequence[Any], Parameters]],
+                      sizes_list: Sequence[dict[str, int]], row_dims: Sequence[str],
+                      fixed_rows: Sequence[int] = ()) -> list[BlockLayer]:
+    """Build the model's engine layers at each size (``build(sizes) -> (layers,
+    parameters)``, parameters drawn as Sym), read them, unify over the sizes."""
+    readings = []
+    for sizes in sizes_list:
+        layers, params = build(dict(sizes))
+        readings.append(read_layers(layers, row_dims, sizes, params, fixed_rows))
+    return unify_readings(readings, [s["n"] for s in sizes_list])
+
+
+# ---------------------------------------------------------------------------
+# from numbers at several sizes to functions of n
+# ---------------------------------------------------------------------------
+
+N_FORMS = (sympy.Integer(1), N_SYM, 1 / N_SYM, 1 / (N_SYM + 1), N_SYM + 1)
+
+
+def unify_coefficient(values: Sequence[Any], ns: Sequence[int]) -> Any:
+    """c(n) = a · f(n) for f among 1, n, 1/n, 1/(n+1), n+1, agreeing at every size read."""
+    for f in N_FORMS:
+        a = sympy.simplify(values[0] / f.subs(N_SYM, ns[0]))
+        if all(sympy.simplify(a * f.subs(N_SYM, m) - v) == 0 for v, m in zip(values[1:], ns[1:])):
+            return a * f
+    raise NotABlockPattern(f"coefficients {list(values)} at n = {list(ns)} are not a·f(n) for f in {list(N_FORMS)}")
+
+
+def _unify_poly(ps: Sequence[Poly], ns: Sequence[int]) -> Poly:
+    keys = set(ps[0].terms)
+    if any(set(p.terms) != keys for p in ps[1:]):
+        raise NotABlockPattern(f"a block reads differently at n = {list(ns)}: {[str(p) for p in ps]}")
+    return Poly(ps[0].rows, ps[0].cols, {w: unify_coefficient([p.terms[w] for p in ps], ns) for w in keys})
+
+
+def _unify_block(bs: Sequence[Block | None], ns: Sequence[int]) -> Block | None:
+    if all(b is None for b in bs):
+        return None
+    if any(b is None for b in bs):
+        raise NotABlockPattern("an MLP is present at some sizes only")
+    return Block([[_unify_poly([b.grid[i][j] for b in bs], ns) for j in range(len(bs[0].col_dims))]
+                  for i in range(len(bs[0].row_dims))])
+
+
+def unify_readings(readings: Sequence[Sequence[BlockLayer]], ns: Sequence[int]) -> list[BlockLayer]:
+    """Layers read at several sizes (coefficients numbers) -> one block form
+    with coefficients a·f(n); raises when the sizes disagree."""
+    if len({len(r) for r in readings}) != 1:
+        raise NotABlockPattern(f"the model has {[len(r) for r in readings]} layers at the sizes read")
+    out = []
+    for layers in zip(*readings):
+        first = layers[0]
+        if any(len(l.heads) != len(first.heads) or l.query_is_key != first.query_is_key for l in layers):
+            raise NotABlockPattern("heads or mask differ between the sizes read")
+        heads = []
+        for hs in zip(*(l.heads for l in layers)):
+            if isinstance(hs[0], KernelHead):
+                if any(not isinstance(h, KernelHead) or not _same(h.scores, hs[0].scores) for h in hs):
+                    raise NotABlockPattern("kernel heads differ between the sizes read")
+                heads.append(KernelHead(_unify_block([h.value for h in hs], ns), hs[0].scores))
+            else:
+                if any(isinstance(h, KernelHead) or h.relu != hs[0].relu for h in hs):
+                    raise NotABlockPattern("head kinds differ between the sizes read")
+                heads.append(LinearHead(_unify_block([h.value for h in hs], ns),
+                                        _unify_block([h.form for h in hs], ns), hs[0].relu))
+        scale = unify_coefficient([l.scale for l in layers], ns)
+        out.append(BlockLayer(tuple(heads), first.query_is_key, scale, _unify_block([l.mlp for l in layers], ns)))
+    return out
+
+
+__all__ = ["BlockLayer", "KernelHead", "LinearHead", "NotABlockPattern", "Parameters", "apply_linear", "kernel_block",
+           "linear_cells", "mask_block", "read_attention", "read_layers", "read_matrix", "read_mlp", "read_model_layers", "unify_readings",
+           "N_SYM", "D_SYM", "ShapeError", "Literal"]

@@ -32,11 +32,11 @@ k layers give M_k (Newton–Schulz).
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import sympy
 
-from verify.lemmas.layers import N_SYM, BlockLayer, LinearHead
+from verify.lemmas.layers import N_SYM, BlockLayer, LinearHead, Parameters, read_model_layers
 from verify.lemmas.lemma import Iterate, Lemma
 from verify.lemmas.ncalgebra import ONE, Atom, Block, Poly
 from verify.registry import Context
@@ -46,6 +46,7 @@ XQ = Atom("x_q", "d", ONE)
 T = Atom("T", "d", "d", symmetric=True)  # the generic iterate M_k
 ALPHA = sympy.Symbol("α")
 ROWS = ("top T x", "bottom x")
+ROW_DIMS = ("d", "d")
 
 
 PRINTED_NOTE = ("with V_2 = +J the pair computes (ReLU(s) + ReLU(−s)) J h = |s| J h, not s J h: linear only on the "
@@ -85,13 +86,23 @@ def printed_layer(v2_sign: int = 1, query_is_key: Any = 0, scale: Any = None, c_
 
 
 def newton_layer_lemma(v2_sign: int = -1, L: int = 2,
-                       mutate: Callable[[BlockLayer], BlockLayer] | None = None) -> Callable[[Context], Lemma]:
+                       mutate: Callable[[BlockLayer], BlockLayer] | None = None,
+                       build: Callable[[dict[str, int]], tuple[Sequence[Any], Parameters]] | None = None,
+                       read_sizes: Sequence[dict[str, int]] = ({"d": 2, "n": 3}, {"d": 3, "n": 4}, {"d": 2, "n": 6}),
+                       ) -> Callable[[Context], Lemma]:
+    """The Newton layer lemma for L layers; ``build(sizes) -> (engine layers,
+    Parameters)`` reads a construction's Newton layers (attention + MLP, rows
+    [T x (d); x (d)]) instead of the printed block form."""
     def make(ctx: Context) -> Lemma:
-        layers = [printed_layer(v2_sign) for _ in range(L)]
+        if build is not None:
+            layers = read_model_layers(build, read_sizes, ROW_DIMS)
+        else:
+            layers = [printed_layer(v2_sign) for _ in range(L)]
         layers = [mutate(layer) for layer in layers] if mutate else layers
         nxt = newton_schulz_step({"T": _p(T)})["T"]
         M0 = (_p(X).T @ _p(X)).scale(ALPHA)
-        which = "printed V_2 = J" if v2_sign > 0 else "V_2 = −J (our correction of the printed V_2 = J)"
+        which = ("V_1, V_2 as the construction has them" if build is not None else
+                 "printed V_2 = J" if v2_sign > 0 else "V_2 = −J (our correction of the printed V_2 = J)")
         return Lemma(
             name="Newton layer",
             statement=(f"the two-head ReLU layer (score forms ±[[0, −(n/2)I],[0,0]], V_1 = J, {which}, scale 1/n, "
@@ -102,6 +113,8 @@ def newton_layer_lemma(v2_sign: int = -1, L: int = 2,
             state=state, generic={"T": _p(T)}, layers=layers, steps=[newton_schulz_step] * L,
             side=[("symmetry kept: (2T − TST)ᵀ − (2T − TST) = 0", nxt.T - nxt),
                   ("M_0 = αXᵀX symmetric", M0.T - M0)],
-            row_names=ROWS, source="printed block form (CLAIMS.md §2, Fu et al. App. B)",
-            notes=PRINTED_NOTE if v2_sign > 0 else "")
+            row_names=ROWS,
+            source=("read from the construction at " + ", ".join(f"(d, n) = ({s['d']}, {s['n']})" for s in read_sizes)
+                    if build is not None else "printed block form (CLAIMS.md §2, Fu et al. App. B)"),
+            notes=PRINTED_NOTE if v2_sign > 0 and build is None else "")
     return make
