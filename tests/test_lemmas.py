@@ -20,7 +20,7 @@ from verify.lemmas.catalogue import lemmas
 from verify.lemmas.gd import X, XQ, Y, ahn_lemma, gd_step, lemma_falsifiers, von_oswald_lemma
 from verify.lemmas.layers import N_SYM, KernelHead, NotABlockPattern, Parameters, read_matrix
 from verify.lemmas.lemma import lemma_check, prove
-from verify.lemmas.ncalgebra import ONE, Atom, Block, Poly, ShapeError, evaluate, random_values
+from verify.lemmas.ncalgebra import ONE, Atom, Poly, ShapeError, evaluate, random_values
 from verify.registry import CheckResult, Context
 
 CTX = Context(0)

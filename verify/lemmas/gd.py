@@ -104,9 +104,7 @@ def _eta(l: int) -> sympy.Symbol:
 
 def von_oswald_params(inst: Any) -> Parameters:
     p = Parameters()
-    p.add_matrix(W0, np.asarray(inst.extra["W_0"], dtype=object).reshape(1, -1))  # the row W_0 = w0ᵀ
-    # entries of the row W_0 are w0[k]: index (k, 0) of the column atom
-    p.matrices = {k: (a, (idx[1], 0)) for k, (a, idx) in p.matrices.items()}
+    p.add_matrix(W0, np.asarray(inst.extra["W_0"], dtype=object).reshape(-1, 1))  # the row W_0 of W_V is w0ᵀ
     for l, e in enumerate(inst.extra["etas"]):
         p.add_scalar(e, _eta(l))
     return p

@@ -23,16 +23,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
-from typing import Any, Callable, Literal, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import sympy
 
 from constructions.arithmetic import Sym
-from verify.lemmas.ncalgebra import ONE, Atom, Block, Poly, ShapeError
+from verify.lemmas.ncalgebra import ONE, Atom, Block, Poly
 
-N_SYM = sympy.Symbol("n", positive=True)
-D_SYM = sympy.Symbol("d", positive=True)
+N_SYM = sympy.Symbol("n", positive=True)  # the number of context tokens, as it appears in 1/n
 
 
 class NotABlockPattern(ValueError):
@@ -174,7 +173,7 @@ class Parameters:
     matrices: dict[str, tuple[Atom, tuple[int, int]]] = field(default_factory=dict)
     scalars: dict[str, sympy.Symbol] = field(default_factory=dict)
 
-    def add_matrix(self, atom: Atom, entries: np.ndarray, transposed_layout: bool = False) -> None:
+    def add_matrix(self, atom: Atom, entries: np.ndarray) -> None:
         e = np.asarray(entries, dtype=object)
         e = e.reshape(-1, 1) if e.ndim == 1 else e
         for idx in np.ndindex(*e.shape):
@@ -424,4 +423,4 @@ def unify_readings(readings: Sequence[Sequence[BlockLayer]], ns: Sequence[int]) 
 
 __all__ = ["BlockLayer", "KernelHead", "LinearHead", "NotABlockPattern", "Parameters", "apply_linear", "kernel_block",
            "linear_cells", "mask_block", "read_attention", "read_layers", "read_matrix", "read_mlp", "read_model_layers", "unify_readings",
-           "N_SYM", "D_SYM", "ShapeError", "Literal"]
+           "N_SYM"]

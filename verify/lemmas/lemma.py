@@ -28,13 +28,13 @@ from __future__ import annotations
 import time
 import traceback
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import sympy
 
 from verify.lemmas.layers import BlockLayer, apply_linear, linear_cells
-from verify.lemmas.ncalgebra import Atom, Block, Poly, evaluate, random_values, show
+from verify.lemmas.ncalgebra import Block, Poly, evaluate, random_values, show
 from verify.registry import CheckResult, Context, Falsifier
 
 MODE = "symbolic-lemma"
