@@ -273,9 +273,9 @@ def _check_printed_lemma(ctx: Context) -> CheckResult:
         return CheckResult("symbolic-lemma", "exact", 0, None, 0.0, "fails",
                            "the printed lemma fails even for symmetric A: " + symmetric.residual_text())
     return CheckResult("symbolic-lemma", "exact", len(general.residuals), None, 0.0, "refuted",
-                       f"the printed one-layer lemma S(w) -> S(w - A∇R(w)) fails for every size with non-symmetric A: "
-                       f"{general.residual_text(limit=1)}; the residual is (1/n)·(A − Aᵀ) terms, zero iff A = Aᵀ: with "
-                       f"A symmetric the printed lemma is proved for all sizes (normalised to 0: "
+                       f"the printed one-layer lemma S(w) -> S(w - A∇R(w)) is not a block identity for general A: "
+                       f"{general.residual_text(limit=1)}; the residual is made of A − Aᵀ terms: with A symmetric "
+                       f"(every A when d = 1) the printed lemma is proved for all sizes (normalised to 0: "
                        f"{', '.join(symmetric.proved)}).",
                        data={"residuals": [r.text(("x", "y"), ("context", "query")) for r in general.residuals],
                              "witness": witnessed[0].witness})
