@@ -31,7 +31,7 @@ def test_run_json_document(capsys: pytest.CaptureFixture) -> None:
     by_id = {c["id"]: c for c in doc["claims"]}
     one = by_id["gd.one_layer"]
     assert one["status"] == "holds"
-    assert {c["mode"] for c in one["checks"]} >= {"float64", "mpmath", "rational", "prime-field", "symbolic"}  # + torch, lens
+    assert {c["mode"] for c in one["checks"]} >= {"float64", "mpmath", "rational", "prime-field", "symbolic", "symbolic-lemma"}  # + torch, lens
     assert all(f["caught"] for f in one["falsifiers"]) and one["falsifiers"]
     for key in ("mode", "instances", "max_error", "tolerance", "status"):
         assert key in one["checks"][0]

@@ -320,26 +320,54 @@ def check_rational(spec: IdentitySpec, ctx: Context, mutant: Mutant | None = Non
                        data={"max_bits": bits})
 
 
-def check_prime_field(spec: IdentitySpec, ctx: Context, mutant: Mutant | None = None, points: int = 2) -> CheckResult:
+SZ_TARGET_BITS = 64  # a false identity passes with probability below 2^-64
+
+
+def schwartz_zippel_points(degree: int, p: int, target_bits: int = SZ_TARGET_BITS) -> int:
+    """The fewest independent uniform points r with (D/p)^r < 2^-target_bits
+    (decided in integers: D^r · 2^bits < p^r)."""
+    if degree < 1:
+        return 1
+    if degree >= p:
+        raise ValueError(f"degree bound {degree} >= p = {p}: Schwartz–Zippel gives no bound in this field")
+    r = 1
+    while degree**r * 2**target_bits >= p**r:
+        r += 1
+    return r
+
+
+def check_prime_field(spec: IdentitySpec, ctx: Context, mutant: Mutant | None = None, points: int | None = None) -> CheckResult:
+    """Equality at uniform points of GF(p).  With a degree bound D, the number
+    of points per size is chosen so that (D/p)^r < 2^-64 (unless ``points``
+    is given, as the falsifiers do)."""
     ar = PrimeField()
     rng = _rng(ctx, "prime-field")
-    count, worst_prob = 0, 0.0
+    count, worst_prob, worst = 0, 0.0, None
     for sizes in spec.sizes.get("prime-field", spec.sizes.get("rational", spec.sizes["float64"])):
-        for _ in range(points):
+        degree = spec.degree(sizes) if spec.degree else None
+        r = points if points is not None else (schwartz_zippel_points(degree, ar.p) if degree is not None else 2)
+        for _ in range(r):
             inst = spec.sample(FieldDraw(rng, ar), sizes)
             observed, expected = spec.evaluate(ar, inst, mutant)
             count += 1
             if exact_mismatches(observed, expected):
                 return CheckResult("prime-field", "exact", count, None, 0.0, "fails",
                                    f"model != reference in {ar.name} at {_sizes_str(sizes)}")
-        degree = spec.degree(sizes) if spec.degree else None
         if degree is not None:
-            worst_prob = max(worst_prob, ar.schwartz_zippel(degree, points))
-    detail = f"equal at {points} uniform points of {ar.name} per size"
-    if spec.degree is not None:
-        detail += f"; Schwartz–Zippel: P(false identity passes) <= {worst_prob:.2g}"
-    return CheckResult("prime-field", "exact", count, 0.0, 0.0, "holds", detail,
-                       data={"schwartz_zippel": worst_prob} if spec.degree else {})
+            prob = ar.schwartz_zippel(degree, r)
+            if prob >= worst_prob:
+                worst_prob, worst = prob, (degree, r, sizes)
+    detail = f"equal at uniform points of {ar.name} ({count} in all)"
+    data: dict[str, Any] = {}
+    if worst is not None:
+        degree, r, sizes = worst
+        detail += (f"; Schwartz–Zippel: total degree <= {degree} at {_sizes_str(sizes)}, {r} independent points per "
+                   f"size, P(a false identity passes) <= (D/p)^r = {worst_prob:.2g}"
+                   + (" < 2^-64" if worst_prob < 2.0**-SZ_TARGET_BITS else " (NOT below 2^-64: points fixed by the caller)"))
+        data = {"schwartz_zippel": worst_prob, "degree": degree, "points_per_size": r}
+    else:
+        detail += "; no degree bound given, so no Schwartz–Zippel probability is stated"
+    return CheckResult("prime-field", "exact", count, 0.0, 0.0, "holds", detail, data=data)
 
 
 def check_symbolic(spec: IdentitySpec, ctx: Context, mutant: Mutant | None = None) -> CheckResult:

@@ -19,7 +19,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from verify.registry import EVIDENCE_STRENGTH, CheckResult, Claim, Context
+from verify.evidence import strongest_evidence
+from verify.registry import CheckResult, Claim, Context
 
 
 @dataclass
@@ -33,10 +34,7 @@ class ClaimResult:
     @property
     def evidence(self) -> str:
         """The strongest kind of evidence among the checks that passed."""
-        passed = [c.evidence for c in self.checks if c.status in ("holds", "refuted")]
-        if not passed:
-            return "none"
-        return max(passed, key=lambda e: EVIDENCE_STRENGTH.get(e, 0))
+        return strongest_evidence(self.checks)
 
     def to_json(self) -> dict[str, Any]:
         c = self.claim
@@ -65,6 +63,7 @@ MODE_EVIDENCE = {
     "prime-field": "exact",
     "symbolic": "symbolic",
     "lemma": "symbolic",
+    "symbolic-lemma": "symbolic",
     "ball": "certified",
     "certified": "certified",
     "torch": "torch",

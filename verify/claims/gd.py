@@ -31,6 +31,8 @@ from constructions.gradient_descent import (
 from verify import mutants
 from verify.algorithms import gradient_descent as algorithms
 from verify.checks import Draw, IdentitySpec, Mutant, exact_mismatches, identity_checks, identity_falsifiers
+from verify.lemmas.gd import ahn_lemma, lemma_falsifiers, von_oswald_lemma
+from verify.lemmas.lemma import guarded, lemma_check, prove
 from verify.claims._regression import RegressionInstance, columns, draw_regression, labels_for, prompt
 from verify.registry import CheckResult, Claim, Context, Erratum, Falsifier, Paper, register
 from verify.torch_backend import torch_checks
@@ -132,8 +134,9 @@ register(Claim(
     statement=("One linear self-attention layer with W_K = W_Q = [[I,0],[0,0]], W_V = [[0,0],[W_0,-1]], "
                "P = (η/n) I maps every token's label y_j to y_j - ΔW x_j with ΔW = -η∇L(W_0), "
                "and the query (x_q, -W_0 x_q) to (x_q, -(W_0+ΔW) x_q)."),
-    checks={**identity_checks(ONE_LAYER_SPEC), **torch_checks(ONE_LAYER_SPEC, _prompt_von_oswald, lens=True)},
-    falsifiers=identity_falsifiers(ONE_LAYER_SPEC),
+    checks={**identity_checks(ONE_LAYER_SPEC), **torch_checks(ONE_LAYER_SPEC, _prompt_von_oswald, lens=True), "lemma": lemma_check(von_oswald_lemma(ONE_LAYER_SPEC, 1, with_w0=True))},
+    falsifiers=identity_falsifiers(ONE_LAYER_SPEC)
+    + lemma_falsifiers(ONE_LAYER_SPEC, lambda m: von_oswald_lemma(ONE_LAYER_SPEC, 1, with_w0=True, mutant=m)),
     notes="The whole output state is compared, not only the prediction; W_0 is drawn (not 0), so an unmasked query changes the result."))
 
 MULTI_LAYER_SPEC = IdentitySpec(
@@ -147,8 +150,9 @@ register(Claim(
     id="gd.multi_layer", paper=VON_OSWALD, kind="identity",
     statement=("L stacked layers (W_0 = 0 in each value matrix, step η_ℓ in layer ℓ) leave y_i - W_L x_i in every "
                "context token and -W_L x_q in the query, W_L the L-th GD iterate from 0: the prediction is W_L x_q."),
-    checks={**identity_checks(MULTI_LAYER_SPEC), **torch_checks(MULTI_LAYER_SPEC, _prompt_von_oswald)},
-    falsifiers=identity_falsifiers(MULTI_LAYER_SPEC),
+    checks={**identity_checks(MULTI_LAYER_SPEC), **torch_checks(MULTI_LAYER_SPEC, _prompt_von_oswald), "lemma": lemma_check(von_oswald_lemma(MULTI_LAYER_SPEC, 3, with_w0=False))},
+    falsifiers=identity_falsifiers(MULTI_LAYER_SPEC)
+    + lemma_falsifiers(MULTI_LAYER_SPEC, lambda m: von_oswald_lemma(MULTI_LAYER_SPEC, 3, with_w0=False, mutant=m)),
     notes="Per-layer step sizes are drawn independently; the prime-field check reaches d = 16, n = 64, L = 10."))
 
 
@@ -251,8 +255,9 @@ register(Claim(
     statement=("With P_ℓ = [[0,0],[0,1]] and Q_ℓ = -[[A_ℓ,0],[0,0]], the layers Z + (1/n) P Z M (Zᵀ Q Z) give "
                "[Z_ℓ]_{d+1,n+1} = -<x_q, w_ℓ> with w_{ℓ+1} = w_ℓ - A_ℓᵀ ∇R(w_ℓ), for any matrices A_ℓ "
                "(corrected: the printed A_ℓ holds only for symmetric A_ℓ)."),
-    checks={**identity_checks(PRECONDITIONED_SPEC), **torch_checks(PRECONDITIONED_SPEC, _prompt_preconditioned)},
-    falsifiers=identity_falsifiers(PRECONDITIONED_SPEC),
+    checks={**identity_checks(PRECONDITIONED_SPEC), **torch_checks(PRECONDITIONED_SPEC, _prompt_preconditioned), "lemma": lemma_check(ahn_lemma(PRECONDITIONED_SPEC, 2, transpose=True))},
+    falsifiers=identity_falsifiers(PRECONDITIONED_SPEC)
+    + lemma_falsifiers(PRECONDITIONED_SPEC, lambda m: ahn_lemma(PRECONDITIONED_SPEC, 2, transpose=True, mutant=m)),
     notes="Corrected form of gd.preconditioned_printed; the A_ℓ are drawn non-symmetric."))
 
 
@@ -301,13 +306,36 @@ def _check_printed(ctx: Context) -> CheckResult:
                        "drawn instances with symmetric A_ℓ", data={"counterexample": text})
 
 
+def _check_printed_lemma(ctx: Context) -> CheckResult:
+    """The printed layer lemma (update w - A∇R) fails for general A, with a
+    residual confirmed nonzero at concrete matrices, and holds for all sizes
+    when A is symmetric."""
+    general = prove(ahn_lemma(PRECONDITIONED_SPEC, 2, transpose=False)(ctx))
+    symmetric = prove(ahn_lemma(PRECONDITIONED_SPEC, 2, transpose=False, symmetric=True)(ctx))
+    witnessed = [r for r in general.residuals if r.witness]
+    if general.holds or not witnessed:
+        return CheckResult("symbolic-lemma", "exact", 0, None, 0.0, "fails",
+                           "the printed lemma was expected to fail for non-symmetric A but "
+                           + ("holds" if general.holds else "its residual was not confirmed nonzero"))
+    if not symmetric.holds:
+        return CheckResult("symbolic-lemma", "exact", 0, None, 0.0, "fails",
+                           "the printed lemma fails even for symmetric A: " + symmetric.residual_text())
+    return CheckResult("symbolic-lemma", "exact", len(general.residuals), None, 0.0, "refuted",
+                       f"the printed one-layer lemma S(w) -> S(w - A∇R(w)) is not a block identity for general A: "
+                       f"{general.residual_text(limit=1)}; the residual is made of A − Aᵀ terms: with A symmetric "
+                       f"(every A when d = 1) the printed lemma is proved for all sizes (normalised to 0: "
+                       f"{', '.join(symmetric.proved)}).",
+                       data={"residuals": [r.text(("x", "y"), ("context", "query")) for r in general.residuals],
+                             "witness": witnessed[0].witness})
+
+
 _PRINTED_CE = "found by exhaustive search at check time (see the check's detail)"
 
 register(Claim(
     id="gd.preconditioned_printed", paper=AHN, kind="identity",
     statement=("As transcribed: the same layers give [Z_ℓ]_{d+1,n+1} = -<x_q, w_ℓ> with w_{ℓ+1} = w_ℓ - A_ℓ ∇R(w_ℓ) "
                "for any matrices A_ℓ."),
-    checks={"rational": _check_printed},
+    checks={"rational": _check_printed, "lemma": guarded(_check_printed_lemma)},
     erratum=Erratum(
         counterexample=("d=2, n=1, L=1, x_1 = e_1, y_1 = 1, x_q = e_2, A = [[0, 1], [0, 0]]: the transformer "
                         "predicts <x_q, Aᵀ(-∇R(0))> = 1, the printed update predicts <x_q, A(-∇R(0))> = 0"),
