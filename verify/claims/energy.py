@@ -210,7 +210,7 @@ def _check_mm_damped(ctx: Context) -> CheckResult:
     insts = [dict(i, alpha=Fraction(2)) for i in _mm_descent_instances(Context(ctx.seed, ctx.effort * 0.2), salt="mm-damped")]
     tally = certify_le(insts, _mm_descent_pair)
     return _descent_result(tally, "E_1((1 − α)Y + α MM(Y)) ≤ E_1(Y) at α = 2 (the largest step our proof allows)",
-                           ctx.count(CERTIFIED_INSTANCES * 0.2))
+                           ctx.count(CERTIFIED_INSTANCES * 0.2), mode="ball (damped α = 2)")
 
 
 def _violation_falsifier(name: str, description: str, instances: Any, pair: Any) -> Falsifier:
@@ -269,7 +269,8 @@ def _figure(ctx: Context, outdir: Any) -> tuple[str, str] | None:
                 es.append(alg.hopfield_energy(f, X, 4.0, xi, hm))
                 xi = xi + alpha * (alg.hopfield_update(f, X, 4.0, xi) - xi)
             axes[2].plot(es, style, color=f"C{k}", label=(f"step α = {alpha}" if k == 0 else None))
-    axes[2].set_title("Hopfield E (β = 4)")
+    axes[2].set_yscale("symlog", linthresh=1.0)
+    axes[2].set_title("Hopfield E (β = 4, symlog scale)")
     for ax in axes:
         ax.set_xlabel("layer")
         ax.legend(fontsize=8)
@@ -435,8 +436,8 @@ def _check_ff_descent(ctx: Context) -> CheckResult:
     detail = (f"f(ReLU(Wy + b)) ≤ f(y) exactly on {strict + ties} of {len(insts)} drawn (W symmetric, spectrum in (−1, 1] "
               f"exactly, y ≥ 0): {strict} strict decreases, {ties} exact ties (fixed points)")
     if bad:
-        return CheckResult("rational", "exact", len(insts), None, 0.0, "fails", detail + f"; {len(bad)} increases")
-    return CheckResult("rational", "exact", len(insts), 0.0, 0.0, "holds" if strict + ties >= ctx.count(CERTIFIED_INSTANCES) else "fails",
+        return CheckResult("rational (descent)", "exact", len(insts), None, 0.0, "fails", detail + f"; {len(bad)} increases")
+    return CheckResult("rational (descent)", "exact", len(insts), 0.0, 0.0, "holds" if strict + ties >= ctx.count(CERTIFIED_INSTANCES) else "fails",
                        detail, data={"strict": strict, "ties": ties})
 
 
@@ -462,7 +463,7 @@ def _check_ff_conditions(ctx: Context) -> CheckResult:
               f"({s_above} strict, {t_above} ties) - descent needs only λ_min(W) ≥ −1 (descent lemma: the step is 1 ≤ 2/λ_max(I − W)); "
               "λ_max ≤ 1 makes f convex (a global minimiser), it is not needed for descent. Boundary λ = −1 "
               "(W = −1, b = 1, y = 1/4): f(3/4) = f(1/4) exactly, a 2-cycle - the open end at −1 is needed for strict descent.")
-    return CheckResult("rational", "exact", len(below) + len(above) + 1, None, None, "holds" if ok else "fails", detail,
+    return CheckResult("rational (conditions)", "exact", len(below) + len(above) + 1, None, None, "holds" if ok else "fails", detail,
                        data={"increases_below": len(bad_below), "increases_above": len(bad_above)})
 
 
@@ -630,7 +631,7 @@ def _check_hop_bounds(ctx: Context) -> CheckResult:
     need = ctx.count(CERTIFIED_INSTANCES)
     bad = low.violated or up.violated
     ok = not bad and low.certified >= need and up.certified >= need
-    return CheckResult("ball", "certified", low.total + up.total, None, 0.0, "holds" if ok else "fails",
+    return CheckResult("ball (bounds)", "certified", low.total + up.total, None, 0.0, "holds" if ok else "fails",
                        low.summary("0 ≤ E(ξ) for all ξ") + ". " + up.summary("E(ξ) ≤ 2M² for ‖ξ‖ ≤ M (ξ in the convex hull of "
                                                                           "the patterns, where every update lands)")
                        + " - the undecided one is the attained bound N = 1, ξ = −x_1, E = 2M² exactly.",
@@ -655,7 +656,8 @@ def _retrieval_pair(inst: dict[str, Any], prec: int) -> tuple[Any, Any]:
 
 def _check_retrieval(ctx: Context) -> CheckResult:
     tally = certify_le(_hop_instances(ctx, "hop-retrieval", "near"), _retrieval_pair)
-    return _descent_result(tally, "‖f(ξ) − x_i‖ ≤ 2M(N − 1)exp(−βΔ̃_i)", ctx.count(CERTIFIED_INSTANCES))
+    return _descent_result(tally, "‖f(ξ) − x_i‖ ≤ 2M(N − 1)exp(−βΔ̃_i)", ctx.count(CERTIFIED_INSTANCES),
+                           mode="ball (retrieval)")
 
 
 HOP_STEP_TOO_LARGE = _violation_falsifier(
