@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from constructions.arithmetic import Ball, Float64, Float64Bounded, Rational
+from constructions.arithmetic import Float64, Float64Bounded, Rational
 from constructions.energy import (
     ConditionError,
     feedforward_layer,

@@ -42,9 +42,8 @@ from constructions.energy import (
     key_bias_exp_unnormalised,
     last_block,
     mm_attention_stack,
-    spectrum_report,
 )
-from constructions.engine import MLP, forward
+from constructions.engine import forward
 from verify import mutants
 from verify.algorithms import energy as alg
 from verify.checks import DyadicDraw, Draw, IdentitySpec, Mutant, _guard, _rng, check_mpmath, identity_checks, identity_falsifiers
