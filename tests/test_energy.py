@@ -1,0 +1,248 @@
+"""Tests of constructions/energy.py, verify/algorithms/energy.py and the
+``energy`` claims: identities on hypothesis draws (float64 with running error
+bounds, exact where rational), descent decided exactly or by arb balls, tie
+handling, bad inputs, falsifiers, the Hopfield-bound erratum."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import flint
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from constructions.arithmetic import Float64, Float64Bounded, Rational
+from constructions.energy import (
+    ConditionError,
+    feedforward_layer,
+    feedforward_stack,
+    hopfield_layer,
+    hopfield_prompt,
+    last_block,
+    mm_attention_stack,
+    spectrum_report,
+)
+from constructions.engine import PromptError, forward
+from verify.algorithms import energy as alg
+from verify.checks import DyadicDraw, bounded_comparison
+from verify.claims import energy as fam
+from verify.claims._certify import arb_precision, certify_le
+from verify.registry import Context, select
+
+# ---------------------------------------------------------------------------
+# strategies (each with a test of its promise)
+# ---------------------------------------------------------------------------
+
+
+@st.composite
+def dyadic_tokens(draw: st.DrawFn, max_d: int = 3, max_n: int = 4) -> np.ndarray:
+    """A (d, n) object array of dyadic rationals k/16 in [-2, 2]."""
+    d, n = draw(st.integers(1, max_d)), draw(st.integers(1, max_n))
+    vals = [Fraction(draw(st.integers(-32, 32)), 16) for _ in range(d * n)]
+    return fam._arr(vals, (d, n))
+
+
+@st.composite
+def equal_norm_tokens(draw: st.DrawFn) -> np.ndarray:
+    """Tokens of exactly equal Euclidean norm (rational sphere points)."""
+    seed, d, n = draw(st.integers(0, 2**32 - 1)), draw(st.integers(1, 3)), draw(st.integers(2, 5))
+    return fam._equal_norm_tokens(DyadicDraw(np.random.default_rng(seed)), d, n)
+
+
+@st.composite
+def spectral_weight(draw: st.DrawFn, lo: int = -63, hi: int = 64) -> tuple[np.ndarray, list[Fraction]]:
+    """(W, λ): W = Q diag(λ) Qᵀ exactly, λ_k = k/64 with k in [lo, hi]."""
+    seed, d = draw(st.integers(0, 2**32 - 1)), draw(st.integers(1, 3))
+    lams = [Fraction(draw(st.integers(lo, hi)), 64) for _ in range(d)]
+    return fam.symmetric_with_spectrum(DyadicDraw(np.random.default_rng(seed)), lams), lams
+
+
+@settings(max_examples=15)
+@given(dyadic_tokens())
+def test_dyadic_tokens_promise(Y: np.ndarray) -> None:
+    assert Y.ndim == 2 and all(isinstance(v, Fraction) and v.denominator <= 16 and abs(v) <= 2 for v in Y.ravel())
+
+
+@settings(max_examples=15)
+@given(equal_norm_tokens())
+def test_equal_norm_tokens_promise(Y: np.ndarray) -> None:
+    norms = {sum(v * v for v in Y[:, j]) for j in range(Y.shape[1])}
+    assert len(norms) == 1 and norms.pop() > 0
+
+
+@settings(max_examples=15)
+@given(spectral_weight())
+def test_spectral_weight_promise(Wl: tuple[np.ndarray, list[Fraction]]) -> None:
+    W, lams = Wl
+    d = len(lams)
+    assert all(W[i, j] == W[j, i] for i in range(d) for j in range(d))
+    charpoly = flint.fmpq_mat(d, d, [flint.fmpq(v.numerator, v.denominator) for v in W.ravel()]).charpoly()
+    expected = flint.fmpq_poly([1])
+    for lam in lams:
+        expected *= flint.fmpq_poly([flint.fmpq(-lam.numerator, lam.denominator), 1])
+    assert charpoly == expected
+
+
+# ---------------------------------------------------------------------------
+# identities
+# ---------------------------------------------------------------------------
+
+
+@settings(max_examples=20)
+@given(dyadic_tokens(), st.integers(1, 3))
+def test_mm_attention_equals_mm_step(Y: np.ndarray, L: int) -> None:
+    ar = Float64Bounded()
+    out = last_block(forward(ar, mm_attention_stack(*Y.shape, L), ar.array(Y)), Y.shape[0])
+    ref = ar.array(Y)
+    for _ in range(L):
+        ref = alg.mm_step(ar, ref)
+    assert bounded_comparison(out, ref)[2]
+
+
+@settings(max_examples=15)
+@given(equal_norm_tokens())
+def test_plain_softmax_is_mm_step_for_equal_norms(Y: np.ndarray) -> None:
+    ar = Float64Bounded()
+    out = last_block(forward(ar, mm_attention_stack(*Y.shape, 1, key_bias=False), ar.array(Y)), Y.shape[0])
+    assert bounded_comparison(out, alg.mm_step(ar, ar.array(Y)))[2]
+
+
+def test_dropped_key_bias_differs_for_unequal_norms() -> None:
+    Y = fam._arr([Fraction(0), Fraction(2)], (1, 2))
+    f = Float64()
+    plain = last_block(forward(f, mm_attention_stack(1, 2, 1, key_bias=False), f.array(Y)), 1)
+    assert np.abs(plain - alg.mm_step(f, f.array(Y))).max() > 0.1
+
+
+@settings(max_examples=20)
+@given(spectral_weight(), st.integers(0, 2**32 - 1), st.integers(1, 3))
+def test_feedforward_is_pgd_exactly(Wl: tuple[np.ndarray, list[Fraction]], seed: int, L: int) -> None:
+    W, _ = Wl
+    draw = DyadicDraw(np.random.default_rng(seed))
+    d = W.shape[0]
+    b, Y = draw.real((d,)), draw.real((d, 3))  # any sign: the layer is ReLU(Wy + b) regardless
+    ar = Rational()
+    out = forward(ar, feedforward_stack(W, b, L), ar.array(Y))
+    ref = ar.array(Y)
+    for _ in range(L):
+        ref = alg.pgd_step(ar, W, b, ref)
+    assert all(o == r for o, r in zip(out.ravel(), ref.ravel()))
+
+
+@settings(max_examples=20)
+@given(spectral_weight(), st.integers(0, 2**32 - 1))
+def test_feedforward_descends_exactly(Wl: tuple[np.ndarray, list[Fraction]], seed: int) -> None:
+    W, _ = Wl
+    draw = DyadicDraw(np.random.default_rng(seed))
+    d = W.shape[0]
+    inst = {"W": W, "b": draw.real((d,)), "Y": fam._arr([abs(v) for v in draw.real((d, 2)).ravel()], (d, 2)), "eta": 1}
+    after, before = fam._ff_exact_pair(inst)
+    assert after <= before
+
+
+@settings(max_examples=15)
+@given(dyadic_tokens(max_n=3))
+def test_mm_descends_certified(Y: np.ndarray) -> None:
+    tally = certify_le([{"Y": Y, "alpha": 1}], fam._mm_descent_pair)
+    assert not tally.violated and tally.certified + len(tally.undecided) == 1
+
+
+def test_hopfield_layer_is_update() -> None:
+    X = fam._arr([Fraction(1), Fraction(-1, 2), Fraction(3, 4), Fraction(1, 4)], (2, 2))
+    xi = fam._arr([Fraction(1, 2), Fraction(-1)], (2,))
+    ar = Float64Bounded()
+    out = forward(ar, fam.hopfield_transformer(2, 2, Fraction(3, 2)), ar.array(hopfield_prompt(X, xi)))[2:, -1]
+    assert bounded_comparison(out, alg.hopfield_update(ar, X, Fraction(3, 2), ar.array(xi)))[2]
+
+
+# ---------------------------------------------------------------------------
+# ties, conditions, bad inputs
+# ---------------------------------------------------------------------------
+
+
+def test_certify_reports_ties_honestly() -> None:
+    with arb_precision(128):
+        third = flint.arb(1) / 3
+    exact = certify_le([0], lambda i, p: (flint.arb(1), flint.arb(1)))
+    assert exact.certified == 1 and exact.exact_ties == 1
+    overlap = certify_le([0], lambda i, p: (flint.arb(1) / 3, third))  # equal values, non-zero radii
+    assert overlap.certified == 0 and len(overlap.undecided) == 1
+    bad = certify_le([0], lambda i, p: (flint.arb(2), flint.arb(1)))
+    assert len(bad.violated) == 1
+
+
+def test_fixed_point_is_a_tie_not_a_pass() -> None:
+    Y = fam._arr([Fraction(1, 2)] * 3, (1, 3))  # all tokens equal: MM(Y) = Y
+    tally = certify_le([{"Y": Y, "alpha": 1}], fam._mm_descent_pair)
+    assert tally.exact_ties == 1 and tally.certified == 1 and "exact equalities" in tally.summary("x")
+
+
+def test_spectrum_report_exact() -> None:
+    I = np.eye(2, dtype=int).astype(object)
+    assert spectrum_report(I) == {"lower": True, "lower_closed": True, "upper": True}
+    assert spectrum_report(-I) == {"lower": False, "lower_closed": True, "upper": True}
+    assert not spectrum_report(I * 2)["upper"]
+
+
+@pytest.mark.parametrize("W, b, match", [
+    ([[0, 1], [0, 0]], [0, 0], "not symmetric"),
+    ([[-2, 0], [0, 0]], [0, 0], "outside the theorem's conditions"),
+    ([[2, 0], [0, 0]], [0, 0], "outside the theorem's conditions"),
+    ([[1, 0, 0]], [0], "square"),
+    ([[0, 0], [0, 0]], [0], "b must have shape"),
+])
+def test_feedforward_refuses_bad_weights(W: list, b: list, match: str) -> None:
+    with pytest.raises(ConditionError, match=match):
+        feedforward_layer(np.array(W, dtype=object), np.array(b, dtype=object))
+
+
+def test_bad_inputs() -> None:
+    with pytest.raises(ConditionError, match="positive"):
+        hopfield_layer(2, 3, 0)
+    with pytest.raises(PromptError, match="X must be"):
+        hopfield_prompt(np.zeros((2, 3)), np.zeros(3))
+    with pytest.raises(PromptError, match="need d >= 1"):
+        mm_attention_stack(0, 3, 1)
+    with pytest.raises(TypeError, match="no logarithm"):
+        alg.log(Rational(), np.array([1], dtype=object))
+    with pytest.raises(PromptError, match="NaN"):
+        forward(Float64(), mm_attention_stack(1, 2, 1), np.array([[np.nan, 1.0]]))
+
+
+def test_step_size_bound_for_feedforward() -> None:
+    """W = −1, b = 1: the boundary λ = −1 gives an exact 2-cycle (a tie); λ = −5/4 raises f."""
+    for lam, expect in ((Fraction(-1), "tie"), (Fraction(-5, 4), "up")):
+        inst = {"W": fam._arr([lam], (1, 1)), "b": fam._arr([Fraction(1)], (1,)), "Y": fam._arr([Fraction(1, 4)], (1, 1)), "eta": 1}
+        after, before = fam._ff_exact_pair(inst)
+        assert (after == before) if expect == "tie" else (after > before)
+
+
+def test_hopfield_bound_erratum_exact() -> None:
+    xi, E = fam._bound_counterexample()
+    assert (xi, E) == (Fraction(-2), Fraction(9, 2))
+
+
+# ---------------------------------------------------------------------------
+# the family
+# ---------------------------------------------------------------------------
+
+
+def test_family_checks_and_falsifiers() -> None:
+    ctx = Context(seed=1, effort=0.2)
+    for claim in select("energy.*"):
+        for mode, check in claim.checks.items():
+            res = check(ctx)
+            expected = {"refuted"} if claim.erratum else {"holds", "skipped"}
+            assert res.status in expected, (claim.id, mode, res.detail)
+        for f in claim.falsifiers:
+            caught, how = f.run(ctx)
+            assert caught, (claim.id, f.name, how)
+
+
+def test_figure_deterministic(tmp_path) -> None:
+    claim = select("energy.attention_mm")[0]
+    name, _ = claim.figure(Context(0), tmp_path)
+    first = (tmp_path / name).read_bytes()
+    claim.figure(Context(0), tmp_path)
+    assert (tmp_path / name).read_bytes() == first
