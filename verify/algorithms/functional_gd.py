@@ -197,8 +197,7 @@ def spectrum(K: np.ndarray, dps: int = 40) -> list[Any]:
         raise PromptError(f"kernel matrix must be square, got shape {K.shape}")
     ctx = mpmath.MPContext()
     ctx.dps = dps
-    M = ctx.matrix([[ctx.mpf(Fraction(v).numerator) / Fraction(v).denominator if isinstance(v, Fraction) else ctx.mpf(v)
-                     for v in row] for row in K])
+    M = ctx.matrix([[_to_mp(ctx, v) for v in row] for row in K])
     asym = max((abs(M[i, j] - M[j, i]) for i in range(n) for j in range(n)), default=0)
     if asym > 0:
         raise KernelNotPositiveDefinite(f"kernel matrix is not symmetric (max |K - Kᵀ| = {float(asym):.3g}); "
@@ -210,11 +209,21 @@ def spectrum(K: np.ndarray, dps: int = 40) -> list[Any]:
     return lams
 
 
+def _to_mp(ctx: Any, v: Any) -> Any:
+    """An exact conversion of ints, Fractions and floats to ``ctx.mpf``."""
+    if isinstance(v, Fraction):
+        return ctx.mpf(v.numerator) / v.denominator
+    if isinstance(v, float) and not np.isfinite(v):
+        raise PromptError(f"non-finite value {v!r}")
+    return ctx.mpf(v)
+
+
 def check_steps(etas: Sequence[Any], n: int, lam_max: Any) -> None:
     """Every η_ℓ must lie in (0, 2n/λ_max): then |1 - η λ/n| < 1 on the spectrum."""
     hi = 2 * n / lam_max
     for k, eta in enumerate(etas):
-        if not (0 < eta < hi):
+        e = _to_mp(mpmath.mp, eta)
+        if not (0 < e < hi):
             raise StepSizeError(f"step η_{k} = {float(eta):.6g} is outside the convergent region "
                                 f"(0, 2n/λ_max) = (0, {float(hi):.6g})")
 
@@ -235,7 +244,7 @@ def remaining_error_bounds(K: np.ndarray, k_q: np.ndarray, y: np.ndarray, etas: 
     check_steps(etas, n, lams[-1])
     ctx = mpmath.MPContext()
     ctx.dps = dps
-    conv = lambda v: ctx.mpf(Fraction(v).numerator) / Fraction(v).denominator if isinstance(v, Fraction) else ctx.mpf(v)
+    conv = lambda v: _to_mp(ctx, v)
     M = ctx.matrix([[conv(v) for v in row] for row in K])
     u = ctx.lu_solve(M, ctx.matrix([conv(v) for v in k_q]))
     scale = ctx.norm(u, 2) * ctx.norm(ctx.matrix([conv(v) for v in y]), 2)
