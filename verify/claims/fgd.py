@@ -667,3 +667,173 @@ register(Claim(
            "tolerance); the limit and the spectrum are computed at 40 digits (slack 1e-30).  Kernels: exp, the user RBF "
            "kernel, linear with n <= d; ReLU and softmax kernels are not symmetric positive definite in general, and "
            "the bound function refuses them with a clear error.")))
+
+
+# ---------------------------------------------------------------------------
+# matched activation: empirical, Gaussian-process tasks
+# ---------------------------------------------------------------------------
+
+GP_KERNELS = ("linear", "relu", "exp")  # softmax is not a symmetric kernel: no GP of its own; it competes
+ACTIVATIONS = ("linear", "relu", "exp", "softmax")
+MATCH = dict(d=3, n=12, tasks=80, noise=1e-2, depths=(1, 4, 16, 64, 192), step=1.5)
+Z95 = 1.959963984540054  # two-sided 95% normal quantile
+
+
+def _batch_kernel(kind: str, P: np.ndarray, n: int) -> np.ndarray:
+    """K[t, i, j] = K(x_i, x_j) for a batch of point sets P (T, N, d) (float64)."""
+    inner = np.einsum("tid,tjd->tij", P, P)
+    if kind == "linear":
+        return inner
+    if kind == "relu":
+        return np.maximum(inner, 0.0)
+    E = np.exp(inner)
+    return E if kind == "exp" else E / E[:, :n, :].sum(axis=1, keepdims=True)
+
+
+def _ci(samples: np.ndarray) -> tuple[float, float]:
+    """Mean and the half-width of its 95% normal-approximation interval."""
+    return float(samples.mean()), float(Z95 * samples.std(ddof=1) / math.sqrt(len(samples)))
+
+
+def matched_activation_experiment(ctx: Context, gp_for: dict[str, str] | None = None) -> dict[str, Any]:
+    """For each GP kernel a: T tasks with x uniform on the unit sphere of R^d,
+    f ~ GP(0, K_a) at the n+1 points (K_a's negative eigenvalues clipped to 0
+    where it is not positive semidefinite: ReLU), y_i = f(x_i) + N(0, σ²);
+    each activation's transformer (step η = 1.5 n / max_t |λ|_max(K_act)) at
+    every depth; squared error against f(x_q); Bayes: the GP posterior mean
+    k_qᵀ(K_a + σ²I)⁻¹y.  ``gp_for`` maps a kernel name to the kernel actually
+    used to draw its tasks (a falsifier mislabels them)."""
+    rng = _rng(ctx, "fgd-matched")
+    d, n, T, s2, depths = MATCH["d"], MATCH["n"], ctx.count(MATCH["tasks"]), MATCH["noise"], MATCH["depths"]
+    ar = Float64()
+    out: dict[str, Any] = {}
+    for gp in GP_KERNELS:
+        g = rng.standard_normal((T, n + 1, d))
+        P = g / np.linalg.norm(g, axis=2, keepdims=True)  # (T, N, d)
+        C = _batch_kernel((gp_for or {}).get(gp, gp), P, n)
+        w, V = np.linalg.eigh(C)
+        w = np.maximum(w, 0.0)
+        C = np.einsum("tij,tj,tkj->tik", V, w, V)  # the (clipped) covariance actually sampled
+        f = np.einsum("tij,tj->ti", V * np.sqrt(w)[:, None, :], rng.standard_normal((T, n + 1)))  # (T, N)
+        y = f[:, :n] + math.sqrt(s2) * rng.standard_normal((T, n))
+        bayes = np.einsum("ti,ti->t", C[:, :n, n], np.linalg.solve(C[:, :n, :n] + s2 * np.eye(n), y[..., None])[..., 0])
+        res = {"bayes": (bayes - f[:, n]) ** 2, "errors": {}}
+        for act in ACTIVATIONS:
+            lam = float(np.abs(np.linalg.eigvals(_batch_kernel(act, P, n)[:, :n, :n])).max())
+            model = functional_gd_transformer(d, n, [MATCH["step"] * n / lam] * max(depths), act)
+            with np.errstate(over="ignore", invalid="ignore"):
+                states = forward(ar, model, fgd_prompt(P[:, :n, :], y, P[:, n, :]), trace=True)
+                res["errors"][act] = {L: (-states[L][:, d, n] - f[:, n]) ** 2 for L in depths}
+        out[gp] = res
+    return out
+
+
+def _best_depth(errs: dict[int, np.ndarray]) -> int:
+    return min(errs, key=lambda L: (np.nanmean(errs[L]) if np.isfinite(errs[L]).all() else np.inf))
+
+
+def _matched_verdict(exp: dict[str, Any]) -> tuple[bool, list[str]]:
+    ok, lines = True, []
+    for gp, res in exp.items():
+        best = {a: _best_depth(e) for a, e in res["errors"].items()}
+        means = {a: float(np.mean(res["errors"][a][best[a]])) for a in ACTIVATIONS}
+        winner = min(means, key=means.get)
+        gap_m, gap_h = _ci(res["errors"][gp][best[gp]] - res["bayes"])
+        sig = []
+        for a in ACTIVATIONS:
+            if a != gp:
+                m, h = _ci(res["errors"][a][best[a]] - res["errors"][gp][best[gp]])
+                sig.append(f"{a} {m:+.3g}±{h:.2g}{'' if m - h > 0 else ' (n.s.)'}")
+        ok &= winner == gp
+        lines.append(f"GP {gp}: lowest error {winner} (matched {gp} at depth {best[gp]}: excess over Bayes "
+                     f"{gap_m:.3g}±{gap_h:.2g}); others minus matched: {', '.join(sig)}")
+    return ok, lines
+
+
+def _check_matched(ctx: Context, gp_for: dict[str, str] | None = None) -> CheckResult:
+    exp = matched_activation_experiment(ctx, gp_for)
+    ok, lines = _matched_verdict(exp)
+    T = len(next(iter(exp.values()))["bayes"])
+    return CheckResult("empirical", "empirical", T * len(GP_KERNELS), None, None, "holds" if ok else "fails",
+                       f"{T} GP tasks per kernel, n={MATCH['n']}, d={MATCH['d']}, each activation at its best depth "
+                       f"among {MATCH['depths']}; intervals: mean ± 95% normal-approximation half-width over tasks "
+                       "(paired differences).  " + "; ".join(lines))
+
+
+def _matched_table(ctx: Context) -> str:
+    exp = matched_activation_experiment(ctx)
+    depths = MATCH["depths"]
+    head = "| GP kernel | activation | " + " | ".join(f"L={L}" for L in depths) + " |"
+    rows = [head, "|" + "---|" * (2 + len(depths))]
+    for gp, res in exp.items():
+        for act in ACTIVATIONS:
+            cells = []
+            for L in depths:
+                e = res["errors"][act][L]
+                cells.append(f"{_ci(e)[0]:.3g} ± {_ci(e)[1]:.2g}" if np.isfinite(e).all() and e.mean() < 1e6 else "diverges")
+            rows.append(f"| {gp} | {act}{' (matched)' if act == gp else ''} | " + " | ".join(cells) + " |")
+        m, h = _ci(res["bayes"])
+        rows.append(f"| {gp} | Bayes (GP posterior mean) | " + " | ".join([f"{m:.3g} ± {h:.2g}"] * len(depths)) + " |")
+    return ("Mean squared in-context error against f(x_q) ± 95% normal-approximation half-width over "
+            f"{ctx.count(MATCH['tasks'])} tasks.\n\n" + "\n".join(rows))
+
+
+def _matched_figure(ctx: Context, outdir: Any) -> tuple[str, str] | None:
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    import os
+
+    exp = matched_activation_experiment(ctx)
+    depths = list(MATCH["depths"])
+    fig, axes = plt.subplots(1, len(GP_KERNELS), figsize=(4 * len(GP_KERNELS), 3.4), sharey=False)
+    for ax, (gp, res) in zip(axes, exp.items()):
+        for act in ACTIVATIONS:
+            stats = [_ci(res["errors"][act][L]) for L in depths]
+            keep = [i for i, (m, _) in enumerate(stats) if np.isfinite(m) and m < 1e3]
+            ax.errorbar([depths[i] for i in keep], [stats[i][0] for i in keep], yerr=[stats[i][1] for i in keep],
+                        marker="o", capsize=2, label=act + (" (matched)" if act == gp else ""),
+                        linewidth=2.2 if act == gp else 1.0)
+        m, h = _ci(res["bayes"])
+        ax.axhline(m, color="k", linestyle="--", label="Bayes")
+        ax.axhspan(m - h, m + h, color="k", alpha=0.1)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_title(f"GP kernel: {gp}")
+        ax.set_xlabel("depth L")
+    axes[0].set_ylabel("in-context squared error")
+    axes[-1].legend(fontsize=7)
+    fig.tight_layout()
+    name = "fgd_matched_activation.png"
+    fig.savefig(os.path.join(str(outdir), name), dpi=100, metadata={"Software": None})
+    plt.close(fig)
+    return name, ("In-context error against depth, one line per activation, for GP tasks of each kernel; bars: 95% "
+                  "normal-approximation intervals over tasks; dashed: the Bayes predictor (GP posterior mean).")
+
+
+def _matched_falsifier(name: str, desc: str, gp_for: dict[str, str]) -> Falsifier:
+    def run(ctx: Context) -> tuple[bool, str]:
+        res = _guard("empirical", "empirical", lambda: _check_matched(Context(ctx.seed, ctx.effort), gp_for))
+        return res.status == "fails", f"empirical check: {res.status} ({res.detail[:300]})"
+    return Falsifier(name, desc, run)
+
+
+register(Claim(
+    id="fgd.matched_activation", paper=replace(CHENG, where="§4 (matched activation)"), kind="empirical",
+    statement=("On tasks whose labels are drawn from a Gaussian process with kernel K_a, the functional-GD transformer "
+               "whose activation matches K_a has the lowest in-context error and approaches the Bayes predictor "
+               "(the GP posterior mean, kernel regression with K_a); the other activations stay above it."),
+    checks={"empirical": lambda ctx: _guard("empirical", "empirical", lambda: _check_matched(ctx))},
+    falsifiers=[_matched_falsifier("tasks mislabelled", "each kernel's tasks drawn from another kernel "
+                                   "(linear→exp, relu→linear, exp→relu): the 'matched' activation must lose",
+                                   {"linear": "exp", "relu": "linear", "exp": "relu"})],
+    table=_matched_table, figure=_matched_figure,
+    notes=("Empirical: an expected error, reported with intervals, not an identity.  Weights are the hand-built "
+           "functional-GD ones (not trained), one step per activation (1.5 n / max |λ|(K_act) over the tasks), depth "
+           "chosen per activation as the best of the listed depths.  The holds/fails verdict is on the point "
+           "estimates (matched activation lowest for every GP kernel); the detail says which gaps are significant.  "
+           "x on the unit sphere; the ReLU kernel is not positive semidefinite, so its GP uses the clipped "
+           "covariance and ReLU attention diverges at large depth along the negative eigendirections.")))
