@@ -58,6 +58,10 @@ class Head:
     W_K: np.ndarray  # (d_head, d_model)
     W_V: np.ndarray  # (d_value, d_model)
     W_O: np.ndarray | None = None  # (d_model_out, d_value); None means identity
+    # This head's own score ("linear", "relu", "exp", "softmax" or a kernel
+    # callable); None means the layer's.  Lets one layer sum heads of different
+    # kernels (multi-head functional GD).
+    score: Any = None
 
     def validate(self, d_model: int, kernel: bool) -> None:
         _check_matrix("W_Q", self.W_Q, cols=d_model)
@@ -157,25 +161,31 @@ def attention_pattern(ar: Arithmetic, layer: Attention, head: Head, Z: Any) -> A
     value sum and before ``scale``)."""
     N = Z.shape[-1]
     mask = attention_mask(layer.key_mask, N, layer.causal)
+    score = head_score(layer, head)
     Q = ar.matmul(ar.array(head.W_Q), Z)  # (.., d_head, N)
     K = ar.matmul(ar.array(head.W_K), Z)  # (.., d_head, N)
-    if callable(layer.score):
-        S = layer.score(ar, K, Q)  # (.., N, N)
+    if callable(score):
+        S = score(ar, K, Q)  # (.., N, N)
     else:
         S = ar.matmul(ar.T(K), Q)  # (.., N, N): S[i, j] = <k_i, q_j>
-    if callable(layer.score) or layer.score == "linear":
+    if callable(score) or score == "linear":
         return ar.apply_mask(S, mask)
-    if layer.score == "relu":
+    if score == "relu":
         return ar.apply_mask(ar.relu(S), mask)
-    if layer.score == "exp":
+    if score == "exp":
         return ar.apply_mask(ar.exp(ar.apply_mask(S, mask)), mask)
-    if layer.score == "softmax":
+    if score == "softmax":
         shift = ar.softmax_shift(S, mask)
         shifted = ar.apply_mask(S if shift is None else S - shift, mask)
         E = ar.apply_mask(ar.exp(shifted), mask)  # (.., N, N)
         total = ar.sum(E, axis=-2)  # (.., N): normaliser of each query
         return E / total[..., None, :]
-    raise PromptError(f"unknown attention score {layer.score!r}; expected one of {SCORES} or a kernel callable")
+    raise PromptError(f"unknown attention score {score!r}; expected one of {SCORES} or a kernel callable")
+
+
+def head_score(layer: Attention, head: Head) -> Any:
+    """The score of ``head``: its own if set, else its layer's."""
+    return layer.score if head.score is None else head.score
 
 
 def attention_mask(key_mask: np.ndarray, N: int, causal: bool) -> np.ndarray:
@@ -196,12 +206,12 @@ def apply_attention(ar: Arithmetic, layer: Attention, Z: Any) -> Any:
     if not layer.heads:
         raise PromptError("an attention layer needs at least one head")
     mask = attention_mask(layer.key_mask, N, layer.causal)
-    if layer.score == "softmax" and (mask.sum(axis=0) == 0).any():
+    if any(head_score(layer, h) == "softmax" for h in layer.heads) and (mask.sum(axis=0) == 0).any():
         j = int(np.flatnonzero(mask.sum(axis=0) == 0)[0])
         raise PromptError(f"softmax attention: query token {j} has no unmasked key")
     out = None
     for head in layer.heads:
-        head.validate(d_model, kernel=callable(layer.score))
+        head.validate(d_model, kernel=callable(head_score(layer, head)))
         A = attention_pattern(ar, layer, head, Z)  # (.., N, N)
         V = ar.matmul(ar.array(head.W_V), Z)  # (.., d_value, N)
         h = ar.matmul(V, A)  # (.., d_value, N): Σ_i v_i A[i, j]
