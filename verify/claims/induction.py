@@ -66,6 +66,11 @@ def _at_prec(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapped
 
 
+def _at_least_one(ctx: Context) -> Context:
+    """Falsifiers never try fewer instances than at effort 1."""
+    return Context(ctx.seed, max(ctx.effort, 1.0))
+
+
 def _rng(ctx: Context, salt: int) -> np.random.Generator:
     return np.random.default_rng([ctx.seed, 5, salt])
 
@@ -237,7 +242,7 @@ def _mutant_models(g: CausalGraph, S: int, beta2: Any, beta1: Any = None) -> dic
 def _identity_falsifier(name: str, kind: str, salt: int) -> Falsifier:
     @_at_prec
     def run(ctx: Context) -> tuple[bool, str]:
-        for g, S, seq in _instances(ctx, salt, kind, 3):
+        for g, S, seq in _instances(_at_least_one(ctx), salt, kind, 3):
             beta2 = 3
             model = _mutant_models(g, S, beta2)[name]
             ref = alg.reference_predictions(BALL, seq, g, S, beta2)
@@ -322,17 +327,17 @@ def _check_bigram(ctx: Context) -> CheckResult:
 def _bound_falsifier(name: str, kind: str, salt: int) -> Falsifier:
     @_at_prec
     def run(ctx: Context) -> tuple[bool, str]:
-        items = _instances(ctx, salt, kind, 3)
+        items = _instances(_at_least_one(ctx), salt, kind, 3)
         if name == "β₁ too small for β₂":
-            # the mutant's layer 1 uses β₁ = 1; the bound is computed for the stated β₁ = 2β₂ + 12
-            model_for = lambda g, S, b2, b1: induction_transformer(g, S, b2, None if b1 is None else 1)
+            # the mutant's layer 1 uses β₁ = 0; the bound is computed for the stated β₁ = 2β₂ + 12
+            model_for = lambda g, S, b2, b1: induction_transformer(g, S, b2, None if b1 is None else 0)
             grid: tuple[int, ...] = (8, 16)
         else:
             model_for = lambda g, S, b2, b1: _mutant_models(g, S, b2, b1)[name]
             grid = (16,)
         ok, st = _bound_check(ctx, items, grid, model_for)
         return (not ok), (st["fail"] or "every case within the bound")
-    descr = {"β₁ too small for β₂": "layer 1 at β₁ = 1 while the bound uses the stated β₁ = 2β₂ + 12",
+    descr = {"β₁ too small for β₂": "layer 1 at β₁ = 0 while the bound uses the stated β₁ = 2β₂ + 12",
              "wrong parent": "layer 1 copies a wrong parent for one position",
              "wrong block of A2": "A⁽²⁾ reads the query's copied block instead of its token",
              "no causal mask": "both layers attend to all positions (queries see later keys)"}[name]
@@ -490,7 +495,7 @@ def _check_graph_bound(ctx: Context) -> CheckResult:
 def _one_head_fewer() -> Falsifier:
     @_at_prec
     def run(ctx: Context) -> tuple[bool, str]:
-        for g, S, seq in _instances(ctx, 15, "multi", 3):
+        for g, S, seq in _instances(_at_least_one(ctx), 15, "multi", 3):
             good = induction_transformer(g, S, 3)
             l1 = good.layers[0]
             heads = list(l1.heads)
@@ -604,7 +609,7 @@ def _check_prev_export(ctx: Context) -> CheckResult:
 def _prev_falsifier(name: str) -> Falsifier:
     @_at_prec
     def run(ctx: Context) -> tuple[bool, str]:
-        for g, S, seq in _chain_items(ctx, 17):
+        for g, S, seq in _chain_items(_at_least_one(ctx), 17):
             beta2 = 3
             if name == "previous-token offset 2":
                 model = previous_token_transformer(S, g.T, beta2, None, offset=2, mask_roots=True)
