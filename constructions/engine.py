@@ -91,6 +91,9 @@ class Attention:
     scale: Fraction | int | None = None
     residual: Literal["add", "concat"] = "add"
     names: tuple[str, ...] = ()
+    # A softmax query with no unmasked key: "error" (default) refuses it;
+    # "zero" gives that query the empty sum, an output column of 0.
+    empty_query: Literal["error", "zero"] = "error"
 
     def out_dim(self, d_model: int) -> int:
         h = self.heads[0]
@@ -179,6 +182,9 @@ def attention_pattern(ar: Arithmetic, layer: Attention, head: Head, Z: Any) -> A
         shifted = ar.apply_mask(S if shift is None else S - shift, mask)
         E = ar.apply_mask(ar.exp(shifted), mask)  # (.., N, N)
         total = ar.sum(E, axis=-2)  # (.., N): normaliser of each query
+        empty = (mask.sum(axis=0) == 0).astype(int)  # (N,): queries without a key (E is 0 there)
+        if empty.any():
+            total = total + ar.array(empty)  # divide 0 by 1: the empty sum
         return E / total[..., None, :]
     raise PromptError(f"unknown attention score {score!r}; expected one of {SCORES} or a kernel callable")
 
@@ -206,7 +212,8 @@ def apply_attention(ar: Arithmetic, layer: Attention, Z: Any) -> Any:
     if not layer.heads:
         raise PromptError("an attention layer needs at least one head")
     mask = attention_mask(layer.key_mask, N, layer.causal)
-    if any(head_score(layer, h) == "softmax" for h in layer.heads) and (mask.sum(axis=0) == 0).any():
+    if (any(head_score(layer, h) == "softmax" for h in layer.heads) and layer.empty_query != "zero"
+            and (mask.sum(axis=0) == 0).any()):
         j = int(np.flatnonzero(mask.sum(axis=0) == 0)[0])
         raise PromptError(f"softmax attention: query token {j} has no unmasked key")
     out = None

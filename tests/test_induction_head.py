@@ -1,0 +1,267 @@
+"""Tests of constructions/induction_head.py, verify/algorithms/induction.py and
+the ``induction`` claims: bad inputs, the construction against the plain
+algorithm on hypothesis draws, the bound, the gradient formula against finite
+differences, errata, falsifiers."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from constructions.arithmetic import Ball, Float64Bounded, Multiprecision, Rational
+from constructions.engine import Attention, Head, Transformer, forward
+from constructions.induction_head import (
+    GraphError,
+    SequenceError,
+    causal_graph,
+    embed,
+    induction_transformer,
+    markov_chain,
+    predictions,
+    previous_token_transformer,
+    residual_embed,
+    residual_predictions,
+)
+from verify.algorithms import induction as alg
+from verify.registry import Context, select
+
+@pytest.fixture(autouse=True)
+def _arb_precision():
+    """Elementwise arb operations run at flint's global precision (not
+    Ball.prec): pin it for the duration of each test."""
+    import flint
+
+    old = flint.ctx.prec
+    flint.ctx.prec = 160
+    yield
+    flint.ctx.prec = old
+
+
+# ---------------------------------------------------------------------------
+# strategies (each with a test of its promise below)
+# ---------------------------------------------------------------------------
+
+
+@st.composite
+def dag_and_sequence(draw: st.DrawFn, max_T: int = 8, max_k: int = 2) -> tuple:
+    """(graph, S, sequence): k parents per non-root, all strictly earlier,
+    roots anywhere before the last position, the last position a non-root."""
+    k = draw(st.integers(1, max_k))
+    T = draw(st.integers(k + 1, max_T))
+    S = draw(st.integers(2, 3))
+    parents = []
+    for j in range(T):
+        if j < k or (j < T - 1 and draw(st.booleans()) and draw(st.booleans())):
+            parents.append(None)
+        else:
+            parents.append(tuple(draw(st.permutations(range(j)))[:k]))
+    seq = [draw(st.integers(0, S - 1)) for _ in range(T)]
+    return causal_graph(parents, k), S, np.array(seq)
+
+
+@given(dag_and_sequence())
+@settings(max_examples=30)
+def test_dag_strategy_keeps_its_promise(item: tuple) -> None:
+    g, S, seq = item
+    assert not g.is_root(g.T - 1)
+    for j, ps in enumerate(g.parents):
+        assert len(ps) in (0, g.k) and all(q < j for q in ps) and len(set(ps)) == len(ps)
+    assert len(seq) == g.T and seq.min() >= 0 and seq.max() < S
+
+
+# ---------------------------------------------------------------------------
+# bad input
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("parents, message", [
+    ([None, 2, 1], "cycle"),
+    ([None, 1], "cycle"),  # a self-loop
+    ([None, None, 2], "cycle"),
+    ([None, 0, 3, 1], "at or after"),
+    ([None, 7], "outside"),
+    ([None, (0, 0)], "twice"),
+    ([], "empty"),
+    ([None, 0, (0, 1)], "different numbers"),
+])
+def test_invalid_graphs(parents: list, message: str) -> None:
+    with pytest.raises(GraphError, match=message):
+        causal_graph(parents)
+
+
+@pytest.mark.parametrize("seq, message", [([], "empty"), ([0, 3, 1], "outside the vocabulary"),
+                                          ([0, -1], "outside the vocabulary"), ([0.5, 1], "integers")])
+def test_invalid_sequences(seq: list, message: str) -> None:
+    with pytest.raises(SequenceError, match=message):
+        embed(seq, 3)
+
+
+def test_sequence_graph_length_mismatch() -> None:
+    with pytest.raises(SequenceError, match="positions"):
+        alg.conditional_estimate([0, 1], markov_chain(3), 2, 1)
+
+
+def test_all_roots_refused() -> None:
+    with pytest.raises(GraphError, match="no keys"):
+        induction_transformer(causal_graph([None, None], k=1), 2, 3)
+
+
+# ---------------------------------------------------------------------------
+# construction = plain algorithm; closed form; bound
+# ---------------------------------------------------------------------------
+
+
+@given(dag_and_sequence(), st.sampled_from([None, 3]), st.integers(1, 30))
+@settings(max_examples=15)
+def test_engine_equals_reference_mp(item: tuple, beta1: int | None, beta2: int) -> None:
+    g, S, seq = item
+    ar = Multiprecision(40)
+    out = predictions(forward(ar, induction_transformer(g, S, beta2, beta1), embed(seq, S)), S, g)
+    ref = alg.reference_predictions(ar, seq, g, S, beta2, beta1)
+    assert np.abs(ar.to_float(out - ref)).max() < 1e-30
+
+
+@given(dag_and_sequence(max_k=1), st.integers(0, 50))
+@settings(max_examples=15)
+def test_mixture_closed_form_and_bound(item: tuple, beta2: int) -> None:
+    g, S, seq = item
+    ar = Multiprecision(60)
+    y = predictions(forward(ar, induction_transformer(g, S, beta2), embed(seq, S)), S, g)
+    for t in range(g.T):
+        closed = alg.mixture_closed_form(ar, seq, g, S, beta2, t)
+        assert np.abs(ar.to_float(closed - y[:, t])).max() < 1e-50
+        M, rest = alg.matching_keys(seq, g, t)
+        p_hat = alg.conditional_estimate(seq, g, S, t)
+        if p_hat is None:
+            continue
+        err = sum(abs(v - ar.const(p)) for v, p in zip(y[:, t], p_hat))
+        sharp = alg.sharp_bound(ar, len(rest), len(M), beta2)
+        assert err <= sharp * (1 + ar.unit_roundoff * 100) + ar.unit_roundoff * 100
+        assert sharp <= alg.printed_bound(ar, t + 1, len(M), beta2) + ar.unit_roundoff
+
+
+def test_which_positions_count() -> None:
+    """The query's own transition counts; the root does not."""
+    g, seq = markov_chain(4), np.array([0, 1, 1, 1])
+    M, rest = alg.matching_keys(seq, g, 3)
+    assert M == [2, 3] and rest == [1]  # keys 1..3; key 3 is the query's own transition 1 -> 1; root 0 is no key
+    assert alg.conditional_estimate(seq, g, 2, 3) == [Fraction(0), Fraction(1)]
+    assert alg.posterior_mean(seq, g, 2, 3, Fraction(1)) == [Fraction(1, 4), Fraction(3, 4)]
+
+
+def test_hard_layer_is_exact_in_rationals() -> None:
+    """Layer 1 at β₁ = ∞ copies parents exactly (rational arithmetic)."""
+    g = causal_graph([None, 0, None, 1, (2,)])
+    seq = [1, 0, 2, 1, 0]
+    model = induction_transformer(g, 3, 2)
+    h1 = forward(Rational(), model.with_layers(model.layers[:1]), embed(seq, 3))
+    copied = h1[8:11, :]  # L1h0 token block
+    expect = alg.copied_tokens(Rational(), seq, g, 3)[0]
+    for i in range(5):
+        assert list(copied[:, i]) == list(expect[i])
+    assert [Fraction(int(v.p), int(v.q)) for v in copied[:, 2]] == [Fraction(1, 3)] * 3  # a root at 2 averages s_0..s_2
+
+
+@given(st.lists(st.integers(0, 2), min_size=2, max_size=8), st.sampled_from([None, 2, 6]))
+@settings(max_examples=15)
+def test_previous_token_head_equals_disentangled(seq: list, beta1: int | None) -> None:
+    S, T, ar = 3, len(seq), Ball(160)
+    add = residual_predictions(forward(ar, previous_token_transformer(S, T, 4, beta1), residual_embed(seq, S)), S, T)
+    g = markov_chain(T)
+    dis = predictions(forward(ar, induction_transformer(g, S, 4, beta1), embed(seq, S)), S, g)
+    assert np.abs(ar.to_float(add) - ar.to_float(dis)).max() < 1e-30
+
+
+def test_leakage_bound_is_met() -> None:
+    g, S, seq = markov_chain(8), 2, np.array([0, 1, 1, 0, 1, 0, 0, 1])
+    ar = Multiprecision(40)
+    for beta1 in (2, 4, 8):
+        hard = alg.reference_predictions(ar, seq, g, S, 5)
+        soft = alg.reference_predictions(ar, seq, g, S, 5, beta1)
+        for t in range(g.T):
+            moved = sum(abs(a - b) for a, b in zip(hard[:, t], soft[:, t]))
+            assert moved <= alg.leakage_bound(ar, t, 1, beta1, 5)
+
+
+# ---------------------------------------------------------------------------
+# the gradient at initialisation: formula against finite differences
+# ---------------------------------------------------------------------------
+
+
+def test_init_gradient_matches_finite_difference() -> None:
+    S, T, alpha = 2, 3, Fraction(1)
+    g = markov_chain(T)
+    law = alg.incontext_law(g, S, alpha, T + 1)
+    assert sum(p for _, p in law) == 1
+    G = alg.init_gradient(g, S, law)
+    ar = Multiprecision(50)
+    beta0, eps = Fraction(1, 10**12), Fraction(1, 10**12)
+
+    def loss(i: int, j: int, sign: int) -> float:
+        D0 = S + T
+        W_Q = np.zeros((T, D0), dtype=object)
+        W_Q[:, :] = 0
+        W_Q[j, S + i] = sign * eps  # q_i = A⁽¹⁾[i, :] with one entry perturbed
+        W_K = np.zeros((T, D0), dtype=object)
+        W_K[:, :] = 0
+        for r in range(T):
+            W_K[r, S + r] = 1
+        model = induction_transformer(g, S, beta0, mask_roots=False)
+        l1 = model.layers[0]
+        l1 = Attention(heads=(Head(W_Q, W_K, l1.heads[0].W_V, l1.heads[0].W_O),), score="softmax",
+                       key_mask=np.ones(T, dtype=int), causal=True, residual="concat", names=l1.names)
+        m = model.with_layers([l1, model.layers[1]])
+        total = ar.const(0)
+        for seq, p in law:
+            y = predictions(forward(ar, m, embed(seq[:T], S)), S, g)
+            total = total - y[seq[T], T - 1] * ar.const(p)
+        return total
+
+    for i, j in [(1, 0), (1, 1), (2, 0), (2, 1), (2, 2)]:
+        fd = (loss(i, j, 1) - loss(i, j, -1)) / (2 * ar.const(eps) * ar.const(beta0))
+        assert abs(float(fd) - float(G[i, j])) < 1e-9 * max(1.0, abs(float(G[i, j]))) + 1e-8
+
+
+def test_chi2_of_independent_pair_is_zero() -> None:
+    P = np.array([[Fraction(1, 6), Fraction(1, 3)], [Fraction(1, 6), Fraction(1, 3)]], dtype=object)
+    assert alg.chi2_mutual_information(P) == 0
+    Q = np.array([[Fraction(1, 2), Fraction(0)], [Fraction(0), Fraction(1, 2)]], dtype=object)
+    assert alg.chi2_mutual_information(Q) == 1
+
+
+def test_sampler_shapes_and_rows() -> None:
+    rng = np.random.default_rng(0)
+    pi = alg.dirichlet_transitions(rng, 3, 2)
+    assert pi.shape == (3, 3, 3)
+    assert all(sum(pi[a, b]) == 1 and min(pi[a, b]) > 0 for a in range(3) for b in range(3))
+    g = alg.random_dag(rng, 7, 2, 0.3)
+    seq = alg.sample_sequence(rng, g, pi, 3, length=8)
+    assert len(seq) == 8 and set(seq.tolist()) <= {0, 1, 2}
+
+
+# ---------------------------------------------------------------------------
+# the claims
+# ---------------------------------------------------------------------------
+
+_EXPECTED = {"induction.bigram_limit_printed": "refuted", "induction.chi2_gradient_printed": "refuted"}
+
+
+@pytest.mark.parametrize("claim", select("induction.*"), ids=lambda c: c.id)
+def test_claim_checks_and_falsifiers(claim) -> None:
+    ctx = Context(seed=0, effort=0.5)
+    for mode, check in claim.checks.items():
+        r = check(ctx)
+        assert r.status == _EXPECTED.get(claim.id, "holds"), (mode, r.detail)
+    for f in claim.falsifiers:
+        caught, how = f.run(ctx)
+        assert caught, (f.name, how)
+
+
+def test_bigram_figure(tmp_path) -> None:
+    pytest.importorskip("matplotlib")
+    claim = select("induction.bigram_limit")[0]
+    name, caption = claim.figure(Context(0), tmp_path)
+    assert (tmp_path / name).stat().st_size > 0 and "β₂" in caption
