@@ -27,9 +27,10 @@ irrational).
 from __future__ import annotations
 
 import math
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import mpmath
 import numpy as np
@@ -163,6 +164,12 @@ class Arithmetic:
     def apply_mask(self, a: Array, mask: np.ndarray) -> Array:
         """a · mask for a 0/1 integer mask: exact in every number system."""
         return a * self.array(mask)
+
+    def working_precision(self) -> AbstractContextManager[Any]:
+        """Entered around a whole computation (the engine's forward pass, a
+        check's evaluation): number systems with a global working precision
+        (arb) set it here, so that operators like ``a + b`` run at it too."""
+        return nullcontext()
 
     def softmax_shift(self, scores: Array, mask: Array) -> Array:
         """A per-query shift subtracted from the scores before exp; softmax is
@@ -628,11 +635,25 @@ class Symbolic(Arithmetic):
 # ---------------------------------------------------------------------------
 
 
+@contextmanager
+def arb_precision(bits: int) -> Iterator[None]:
+    """Run arb operators (+ - * / exp log, comparisons) at ``bits`` bits, then
+    restore flint's previous working precision.  Usable as a decorator."""
+    old = flint.ctx.prec
+    flint.ctx.prec = bits
+    try:
+        yield
+    finally:
+        flint.ctx.prec = old
+
+
 class Ball(Arithmetic):
     """Arb ball arithmetic (python-flint) at ``prec`` bits: every result is a
     ball that certainly contains the exact real value.  Comparisons of balls
-    mean "certainly".  The working precision is set per operation through
-    flint.ctx and restored afterwards."""
+    mean "certainly".  flint's working precision is global: the methods here
+    set it per call, and :meth:`working_precision` (entered by the engine's
+    forward pass and by the checkers) covers the operators ``+ - * /`` on the
+    arrays, which would otherwise run at flint's default 53 bits."""
 
     evidence = "certified"
 
@@ -640,13 +661,12 @@ class Ball(Arithmetic):
         self.prec = prec
         self.name = f"arb[{prec} bits]"
 
+    def working_precision(self) -> AbstractContextManager[Any]:
+        return arb_precision(self.prec)
+
     def _with_prec(self, fn: Callable[[], Any]) -> Any:
-        old = flint.ctx.prec
-        flint.ctx.prec = self.prec
-        try:
+        with arb_precision(self.prec):
             return fn()
-        finally:
-            flint.ctx.prec = old
 
     def scalar(self, x: Any) -> flint.arb:
         if isinstance(x, flint.arb):

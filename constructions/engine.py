@@ -269,19 +269,20 @@ def forward(ar: Arithmetic, model: Transformer, Z: Any, trace: bool = False) -> 
     """Run ``model`` on prompt ``Z`` (already in ``ar``'s number system, or
     plain numbers that ``ar.array`` converts).  With ``trace``, return the list
     of states [Z_0, Z_1, ..., Z_L]."""
-    if isinstance(Z, np.ndarray) and Z.dtype.kind == "f" and not np.isfinite(Z).all():
-        raise PromptError("prompt contains NaN or inf")
-    Z = ar.array(Z)
-    check_prompt(Z, model.d_model)
-    states = [Z]
-    for layer in model.layers:
-        if isinstance(layer, Attention):
-            Z = apply_attention(ar, layer, Z)
-        elif isinstance(layer, MLP):
-            Z = apply_mlp(ar, layer, Z)
-        else:
-            raise PromptError(f"unknown layer type {type(layer).__name__}")
-        states.append(Z)
+    with ar.working_precision():
+        if isinstance(Z, np.ndarray) and Z.dtype.kind == "f" and not np.isfinite(Z).all():
+            raise PromptError("prompt contains NaN or inf")
+        Z = ar.array(Z)
+        check_prompt(Z, model.d_model)
+        states = [Z]
+        for layer in model.layers:
+            if isinstance(layer, Attention):
+                Z = apply_attention(ar, layer, Z)
+            elif isinstance(layer, MLP):
+                Z = apply_mlp(ar, layer, Z)
+            else:
+                raise PromptError(f"unknown layer type {type(layer).__name__}")
+            states.append(Z)
     return states if trace else Z
 
 

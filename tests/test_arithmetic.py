@@ -127,3 +127,15 @@ def test_float64_softmax_shift_ignores_masked_keys() -> None:
     S = np.array([[1000.0, 0.0], [1.0, 2.0]])
     mask = np.array([[0, 1], [1, 1]])
     assert Float64().softmax_shift(S, mask).tolist() == [[1.0, 2.0]]
+
+
+def test_ball_forward_runs_every_operator_at_the_ball_precision() -> None:
+    """Softmax attention divides and adds arb arrays with plain operators: the
+    engine enters Ball.working_precision, so radii stay near 2^-prec, not 2^-53."""
+    from constructions.engine import Attention, Head, Transformer, forward
+
+    W = np.eye(2, dtype=int).astype(object)
+    model = Transformer((Attention((Head(W, W, W),), "softmax", np.ones(3, dtype=int)),), ("a", "b"))
+    out = forward(Ball(200), model, np.array([[1, 2, 3], [Fraction(1, 3), 0, 1]], dtype=object))
+    assert max(float(v.rad()) for v in out.ravel()) < 2.0 ** -150
+    assert flint.ctx.prec == 53, "the working precision is restored afterwards"

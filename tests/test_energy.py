@@ -27,7 +27,8 @@ from constructions.engine import PromptError, forward
 from verify.algorithms import energy as alg
 from verify.checks import DyadicDraw, bounded_comparison
 from verify.claims import energy as fam
-from verify.claims._certify import arb_precision, certify_le
+from constructions.arithmetic import arb_precision
+from verify.claims._certify import certify_le
 from verify.registry import Context, select
 
 # ---------------------------------------------------------------------------

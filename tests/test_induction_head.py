@@ -30,14 +30,12 @@ from verify.registry import Context, select
 
 @pytest.fixture(autouse=True)
 def _arb_precision():
-    """Elementwise arb operations run at flint's global precision (not
-    Ball.prec): pin it for the duration of each test."""
-    import flint
+    """Tests also call the reference algorithms outside the engine and the
+    checkers, which enter Ball.working_precision themselves: pin it here."""
+    from constructions.arithmetic import arb_precision
 
-    old = flint.ctx.prec
-    flint.ctx.prec = 160
-    yield
-    flint.ctx.prec = old
+    with arb_precision(160):
+        yield
 
 
 # ---------------------------------------------------------------------------

@@ -229,7 +229,8 @@ class IdentitySpec:
         model = self.build(inst)
         if mutant is not None:
             model = mutant.apply(model, inst)
-        return self.run(ar, model, inst), self.reference(ar, inst)
+        with ar.working_precision():
+            return self.run(ar, model, inst), self.reference(ar, inst)
 
 
 def _rng(ctx: Context, salt: str) -> np.random.Generator:

@@ -14,24 +14,15 @@ arb balls: ``evaluate(inst, prec)`` returns the balls (lhs, rhs) computed at
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable
 
-import flint
+
+from constructions.arithmetic import arb_precision
 
 PRECISIONS = (128, 512, 2048)
 
 
-@contextmanager
-def arb_precision(bits: int) -> Iterator[None]:
-    """Run arb operators (+ - * / exp log) at ``bits`` bits, then restore."""
-    old = flint.ctx.prec
-    flint.ctx.prec = bits
-    try:
-        yield
-    finally:
-        flint.ctx.prec = old
 
 
 @dataclass

@@ -47,7 +47,8 @@ from constructions.engine import forward
 from verify import mutants
 from verify.algorithms import energy as alg
 from verify.checks import DyadicDraw, Draw, IdentitySpec, Mutant, _guard, _rng, check_mpmath, identity_checks, identity_falsifiers
-from verify.claims._certify import PRECISIONS, Tally, arb_precision, certify_le
+from constructions.arithmetic import arb_precision
+from verify.claims._certify import PRECISIONS, Tally, certify_le
 from verify.registry import CheckResult, Claim, Context, Erratum, Falsifier, Paper, register
 
 YANG = Paper("Y. Yang, Z. Huang, D. Wipf", 2022, "Transformers from an Optimization Perspective", "2205.13891",

@@ -48,22 +48,9 @@ BALL = Ball(160)
 
 
 def _at_prec(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Run ``fn`` with flint's working precision at BALL's: arb operations made
-    outside Ball (differences, norms, bounds) then keep the same precision."""
-    import functools
-
-    import flint
-
-    @functools.wraps(fn)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        old = flint.ctx.prec
-        flint.ctx.prec = BALL.prec
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            flint.ctx.prec = old
-
-    return wrapped
+    """Run ``fn`` at BALL's working precision: arb operations made outside
+    Ball (differences, norms, bounds) then keep the same precision."""
+    return BALL.working_precision()(fn)
 
 
 def _at_least_one(ctx: Context) -> Context:
