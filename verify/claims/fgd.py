@@ -33,6 +33,7 @@ from fractions import Fraction
 from typing import Any, Callable, Sequence
 
 import numpy as np
+import sympy
 
 from constructions.arithmetic import (
     Arithmetic,
@@ -42,6 +43,7 @@ from constructions.arithmetic import (
     Float64Bounded,
     Multiprecision,
     Rational,
+    Sym,
 )
 from constructions.engine import PromptError, forward, read_out
 from constructions.functional_gd import (
@@ -67,6 +69,9 @@ from verify.checks import (
     identity_falsifiers,
 )
 from verify.claims._regression import RegressionInstance, columns, draw_regression
+from verify.lemmas.fgd import functional_gd_lemma
+from verify.lemmas.layers import Parameters
+from verify.lemmas.lemma import lemma_check
 from verify.registry import CheckResult, Claim, Context, Erratum, Falsifier, Paper, register
 
 CHENG = Paper("X. Cheng, Y. Chen, S. Sra", 2024,
@@ -310,13 +315,39 @@ FGD_FALSIFIERS = (
                lambda m, i: _set_activation(m, _engine_softmax_wrong_axis)),), falsify_with="float64"))]
 )
 
+def _lemma_layers(activation: str) -> Callable[[dict[str, int]], tuple[list[Any], Parameters]]:
+    """Our construction's layers (two, step sizes free symbols) for the
+    all-sizes lemma to read in block form."""
+    def build(sizes: dict[str, int]) -> tuple[list[Any], Parameters]:
+        params, etas = Parameters(), [Sym(f"step{l}") for l in range(2)]
+        for l, eta in enumerate(etas):
+            params.add_scalar(eta, sympy.Symbol(f"η{l + 1}"))
+        return list(functional_gd_transformer(sizes["d"], sizes["n"], etas, activation).layers), params
+    return build
+
+
+def _lemma_every_activation(ctx: Context) -> CheckResult:
+    """The one-layer lemma (kernel block a free non-symmetric matrix symbol),
+    read from our layers for each activation, then induction over layers."""
+    parts = [(act, lemma_check(functional_gd_lemma(L=2, build=_lemma_layers(act)))(ctx))
+             for act in ("relu", "exp", "softmax")]
+    bad = [(a, r) for a, r in parts if r.status != "holds"]
+    if bad:
+        a, r = bad[0]
+        return replace(r, detail=f"{a}: {r.detail}")
+    first = parts[0][1]
+    return replace(first, instances=sum(r.instances for _, r in parts),
+                   detail=("for ReLU, exp and softmax layers read from our construction (the linear layer reads as "
+                           "XᵀX, not a free kernel block: it is the gd.multi_layer lemma): " + first.detail))
+
+
 register(Claim(
     id="fgd.functional_gd", paper=CHENG, kind="identity",
     statement=("L layers Z + (1/n) V_ℓ Z M h̃(X, X) with V_ℓ = [[0, 0], [0, r_ℓ]], r_ℓ = -η_ℓ, keys and queries x, "
                "leave y_i - f_L(x_i) in the context labels and -f_L(x_q) in the query label, f_L the L-th functional "
                "GD iterate f_{ℓ+1} = f_ℓ + (η_ℓ/n) Σ_i (y_i - f_ℓ(x_i)) K(x_i, ·), f_0 = 0, for K = h̃ linear, ReLU, "
                "exp, softmax (normalised over the context keys) or any kernel; the prediction is -[Z_L]_{d+1,n+1}."),
-    checks={mode: _kernel_check(mode) for mode in EVIDENCE_PLAN},
+    checks={**{mode: _kernel_check(mode) for mode in EVIDENCE_PLAN}, "lemma": _lemma_every_activation},
     falsifiers=FGD_FALSIFIERS,
     notes=("r_ℓ = -η_ℓ and the read-out sign -1 are derived in constructions/functional_gd.py.  The whole state and the "
            "prediction are compared.  Exact and symbolic evidence for exp, softmax and the user kernel is for the drawn "
