@@ -48,7 +48,7 @@ class Paper:
         first = self.authors.split(",")[0].split(" and ")[0].strip()
         surname = " ".join(w for w in first.split() if not w.endswith("."))  # drop initials
         etal = " et al." if ("," in self.authors or " and " in self.authors) else ""
-        return f"{surname}{etal} {self.year}, {self.where}"
+        return f"{surname}{etal} {self.year} (arXiv:{self.arxiv})"
 
 
 @dataclass

@@ -170,7 +170,7 @@ def write_report(results: list[ClaimResult], ctx: Context, outdir: Path, command
         parts += ["## Errata", "", "Printed statements shown false, each beside its corrected claim.", ""]
         for r in errata:
             e = r.claim.erratum
-            parts += [f"- **`{r.claim.id}`** ({r.claim.paper.short()}; status {r.status}): {e.counterexample}. "
+            parts += [f"- **`{r.claim.id}`** ({r.claim.paper.short()}, {r.claim.paper.where}; status {r.status}): {e.counterexample}. "
                       f"Correction: {e.correction}. Corrected claim: `{e.corrected_claim}`.", ""]
     families: dict[str, list[ClaimResult]] = {}
     for r in results:
