@@ -85,6 +85,16 @@ def spectrum(S: np.ndarray, rtol: float | None = None) -> tuple[float, float, in
     return lmax, float(nz[0]), int(nz.size)
 
 
+def spectral_fuzz(S: np.ndarray) -> float:
+    """Relative uncertainty of αλ² computed from float64 eigenvalues of S.
+
+    eigvalsh is backward stable: each computed λ is within c·d·u·λ_max of an
+    eigenvalue of S (Weyl), with c a small constant (we take c = 4); squaring
+    doubles the relative error at λ_max.  So αλ_max² is known to within
+    8·d·u relatively: closer than that to the edge 2 is "at the edge"."""
+    return 8 * S.shape[0] * np.finfo(float).eps / 2
+
+
 def printed_alpha(S: np.ndarray) -> float:
     """The paper's α = 2/‖SSᵀ‖₂ (= 2/λ_max²: the edge of convergence)."""
     return 2.0 / float(np.linalg.norm(S @ S.T, 2))
@@ -110,10 +120,11 @@ def check_newton_alpha(S: np.ndarray, alpha: float) -> float:
     lmax, lmin, _ = spectrum(S)
     rho = max(abs(1 - alpha * lmax**2), abs(1 - alpha * lmin**2))
     edge = 2.0 / lmax**2
-    if rho >= 1 - 1e-12:
+    fuzz = spectral_fuzz(S)
+    if rho >= 1 - 2 * fuzz:
         where = ("exactly at the edge 2/‖SSᵀ‖₂ (the paper's α): the top eigendirection has 1 - αλ_max² = -1, "
                  "so E_k keeps the eigenvalue 1 there and M_k never reaches S⁺"
-                 if abs(alpha - edge) <= 1e-9 * edge else
+                 if abs(alpha - edge) <= 2 * fuzz * edge else
                  f"outside (0, 2/‖SSᵀ‖₂) = (0, {edge:.6g}): ‖I - αS²‖₂ = {rho:.6g} >= 1, Newton diverges")
         raise StepSizeError(f"Newton step α = {alpha:.6g} is {where}")
     return rho
@@ -125,7 +136,7 @@ def check_gd_step(S: np.ndarray, n: int, eta: float) -> float:
         raise StepSizeError(f"GD step η = {eta!r} must be a finite positive number")
     lmax, lmin, _ = spectrum(S)
     rho = max(abs(1 - eta * lmax / n), abs(1 - eta * lmin / n))
-    if rho >= 1 - 1e-12:
+    if rho >= 1 - spectral_fuzz(S):
         raise StepSizeError(f"GD step η = {eta:.6g} is outside (0, 2n/λ_max) = (0, {2 * n / lmax:.6g}): GD diverges")
     return rho
 
@@ -170,7 +181,8 @@ def newton_curve(X: np.ndarray, y: np.ndarray, alpha: float, k: int, strict: boo
         if strict:
             raise
         lmax = spectrum(S)[0]
-        status = "stalls at the edge (no convergence)" if abs(alpha * lmax**2 - 2) < 1e-9 else "diverges"
+        at_edge = abs(alpha * lmax**2 - 2) <= 2 * 2 * spectral_fuzz(S)
+        status = "stalls at the edge (no convergence)" if at_edge else "diverges"
         note = str(exc)
     b = np.asarray(X, float).T @ np.asarray(y, float)
     M, errs = alpha * S, []

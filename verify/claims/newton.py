@@ -606,7 +606,9 @@ def _rate_check(ctx: Context, alpha_of: Callable[[np.ndarray], float] = algorith
                 M = (2 * M - M @ S @ M) if step is None else step(M, S)
         floor = _float_floor(S)
         for k, e in enumerate(errs):
-            bound = min(rho ** (2**k), 1.0) * (1 + 1e-9) + floor
+            # ρ itself comes from float64 eigenvalues: relative error <= spectral_fuzz, so
+            # ρ^(2^k) carries relative error <= 2^k·fuzz (first order), covered here.
+            bound = min(rho ** (2**k), 1.0) * (1 + 2**k * algorithms.spectral_fuzz(S)) + floor
             if not e <= bound:
                 return CheckResult("rate", "bound", k + 1, e, bound, "fails",
                                    f"{label}: Newton error {e:.3g} after k = {k} exceeds ‖E_0‖^(2^k) + floor = {bound:.3g}")
