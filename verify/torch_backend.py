@@ -652,6 +652,12 @@ def register_construction(c: NamedConstruction) -> NamedConstruction:
 
 
 def build_named(name: str, seed: int = 0) -> tuple[Transformer, np.ndarray]:
+    """Build a registered construction and its prompt (the claim families
+    register theirs, e.g. ``"induction_head"`` in verify/claims/induction.py)."""
+    if name not in CONSTRUCTIONS:
+        from verify.registry import all_claims
+
+        all_claims()  # imports every family, which registers its constructions
     if name not in CONSTRUCTIONS:
         raise KeyError(f"no construction named {name!r}; known: {sorted(CONSTRUCTIONS)}")
     return CONSTRUCTIONS[name].build(np.random.default_rng(seed))
@@ -815,90 +821,3 @@ def library_vs_engine(model: Transformer, Z: Any, backend: str = "torch") -> tup
     ratio = np.where(base > 0, err / np.where(base > 0, base, 1), np.where(err > 0, np.inf, 0))
     worst = int(np.argmax(ratio))
     return float(err.max()), float(tol[worst]), float(ratio.max()), bool(np.all(err <= tol))
-
-
-# ---------------------------------------------------------------------------
-# TEST FIXTURE: a small induction head of our own
-# ---------------------------------------------------------------------------
-# Not a paper's construction and not a registered claim: a two-layer softmax
-# transformer used by the tests and the README example until the induction
-# family lands (it then registers "induction_head" in CONSTRUCTIONS).
-
-
-def induction_head_fixture(vocab: int, n_tokens: int, beta: Any = 16) -> Transformer:
-    """FIXTURE (ours): a two-layer, causal, softmax induction head.
-
-    Residual coordinates (additive stream, tokens as columns):
-    ``tok:a`` one-hot token, ``pos:p`` one-hot position, ``one`` (= 1),
-    ``prev:a`` (written by layer 1), ``out:a`` (written by layer 2).
-    - layer 1, previous-token head: q_j = β e_{pos j-1}, k_i = e_{pos i}, so
-      S[i, j] = β [i = j-1]; the value copies tok_i into ``prev``.  Softmax
-      over i <= j puts weight e^β / (e^β + j - 1) on i = j - 1.
-    - layer 2, induction head: q_j = β [tok_j; one], k_i = [prev_i; -pos_0],
-      so S[i, j] ≈ β ([tok_{i-1} = tok_j] - [i = 0]) (position 0 has no
-      previous token: its ``prev`` is its own token, hence the -β); the value
-      copies tok_i into ``out``.
-    ``out`` at position j is then ≈ the average one-hot of the tokens that
-    followed earlier occurrences of tok_j (softmax leakage O(j e^{-β/2}))."""
-    if vocab < 1 or n_tokens < 2:
-        raise PromptError(f"induction head fixture needs vocab >= 1 and n_tokens >= 2, got {vocab}, {n_tokens}")
-    V, N = vocab, n_tokens
-    coords = (tuple(f"tok:{a}" for a in range(V)) + tuple(f"pos:{p}" for p in range(N)) + ("one",)
-              + tuple(f"prev:{a}" for a in range(V)) + tuple(f"out:{a}" for a in range(V)))
-    D = len(coords)
-    tok, pos, one, prev, out = 0, V, V + N, V + N + 1, 2 * V + N + 1
-
-    def zeros(r: int, c: int) -> np.ndarray:
-        return np.zeros((r, c), dtype=object) + Fraction(0)
-
-    # layer 1: previous-token head
-    W_Q1, W_K1 = zeros(N, D), zeros(N, D)
-    for p in range(N):
-        W_K1[p, pos + p] = 1  # k_i = e_{pos i}
-        if p >= 1:
-            W_Q1[p - 1, pos + p] = beta  # q_j = β e_{pos j-1}
-    W_V1, W_O1 = zeros(V, D), zeros(D, V)
-    for a in range(V):
-        W_V1[a, tok + a] = 1  # v_i = tok_i
-        W_O1[prev + a, a] = 1  # -> prev slot
-    # layer 2: induction head
-    W_Q2, W_K2, W_V2, W_O2 = zeros(V + 1, D), zeros(V + 1, D), zeros(V, D), zeros(D, V)
-    for a in range(V):
-        W_Q2[a, tok + a] = beta  # q_j = β tok_j
-        W_K2[a, prev + a] = 1  # k_i = prev_i
-        W_V2[a, tok + a] = 1  # v_i = tok_i
-        W_O2[out + a, a] = 1  # -> out slot
-    W_Q2[V, one] = beta  # β · one
-    W_K2[V, pos] = -1  # against -[i = 0]: position 0 is never an induction target
-    from constructions.engine import Head
-
-    keys = np.ones(N, dtype=int)
-    layers = (Attention((Head(W_Q1, W_K1, W_V1, W_O1),), "softmax", keys, causal=True),
-              Attention((Head(W_Q2, W_K2, W_V2, W_O2),), "softmax", keys, causal=True))
-    return Transformer(layers, coords, None, name="induction head (test fixture)")
-
-
-def induction_fixture_prompt(tokens: Sequence[int], vocab: int) -> np.ndarray:
-    """Z (D, N): one-hot tokens and positions, ``one`` = 1, zero ``prev`` and ``out``."""
-    N = len(tokens)
-    if any(not 0 <= t < vocab for t in tokens):
-        raise PromptError(f"tokens must lie in [0, {vocab}), got {list(tokens)}")
-    Z = np.zeros((3 * vocab + N + 1, N))
-    for j, t in enumerate(tokens):
-        Z[t, j] = 1.0
-        Z[vocab + j, j] = 1.0
-    Z[vocab + N] = 1.0
-    return Z
-
-
-def _build_induction_fixture(rng: np.random.Generator, vocab: int = 5) -> tuple[Transformer, np.ndarray]:
-    # a random permutation of the vocabulary, twice: in the second half every
-    # token has exactly one earlier occurrence, so the head predicts the next one
-    half = rng.permutation(vocab)
-    tokens = np.concatenate([half, half])
-    return induction_head_fixture(vocab, 2 * vocab), induction_fixture_prompt(tokens.tolist(), vocab)
-
-
-register_construction(NamedConstruction(
-    "induction_head_fixture", "two-layer softmax induction head (our test fixture), a random permutation repeated",
-    _build_induction_fixture))
