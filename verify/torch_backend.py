@@ -675,12 +675,16 @@ class LibraryCheck:
     """The ``torch`` (PyTorch modules) or ``lens`` (TransformerLens) check of
     an identity spec.  ``prompt(ar, inst)`` is the prompt the claim's ``run``
     feeds to ``forward``; ``output(ar, final_state, inst)`` what ``run``
-    returns from the final state (default: the state itself)."""
+    returns from the final state (default: the state itself); with
+    ``output_with_model`` it is called as ``output(ar, final_state, inst,
+    model)`` with the (possibly mutated) model, e.g. to apply its read-out
+    vector to the library's final stream."""
 
     spec: Any  # verify.checks.IdentitySpec
     prompt: Callable[[Any, Any], Any]
     backend: str = "torch"
-    output: Callable[[Any, Any, Any], Any] | None = None
+    output: Callable[..., Any] | None = None
+    output_with_model: bool = False
     per_size: int = 3
     sizes: list[dict[str, int]] | None = None
     mutant_instances: int = 2
@@ -704,11 +708,12 @@ class LibraryCheck:
         if mutant is not None:
             model = mutant.apply(model, inst)
         Z0 = ErrArray.lift(ar.array(self.prompt(ar, inst)))
+        extra = (model,) if self.output_with_model else ()
         final = forward(ar, model, Z0)
-        engine = ErrArray.lift(self.output(ar, final, inst) if self.output else final)
+        engine = ErrArray.lift(self.output(ar, final, inst, *extra) if self.output else final)
         ref = ErrArray.lift(self.spec.reference(ar, inst))
         lib_final = self._library_final(model, Z0.val)
-        lib = ErrArray.lift(self.output(Float64(), lib_final, inst) if self.output else lib_final).val
+        lib = ErrArray.lift(self.output(Float64(), lib_final, inst, *extra) if self.output else lib_final).val
         if lib.shape != ref.val.shape:
             return float("inf"), 0.0, float("inf"), False
         err = np.abs(lib - ref.val).ravel()
