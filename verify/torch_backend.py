@@ -57,6 +57,7 @@ well under 1).
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import dataclass, field
@@ -295,8 +296,9 @@ def stream_to_columns(resid: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=None)
 def torch_missing() -> str | None:
-    """None when torch imports, else the reason it does not."""
+    """None when torch imports, else the reason it does not (asked once per process)."""
     try:
         import torch  # noqa: F401
     except Exception as exc:  # ImportError, or a broken install
@@ -304,8 +306,9 @@ def torch_missing() -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=None)
 def lens_missing() -> str | None:
-    """None when transformer_lens (3.x or 4.x) imports, else the reason."""
+    """None when transformer_lens (3.x or 4.x) imports, else the reason (asked once per process)."""
     why = torch_missing()
     if why:
         return why
@@ -687,7 +690,7 @@ class LibraryCheck:
     output_with_model: bool = False
     per_size: int = 3
     sizes: list[dict[str, int]] | None = None
-    mutant_instances: int = 2
+    mutant_instances: int = 2  # per size, whatever the effort
     timings: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -742,10 +745,13 @@ class LibraryCheck:
             count, worst = 0, (0.0, 0.0, -1.0)
             kept = []
             for sizes in sizes_list:
-                for k in range(ctx.count(self.per_size)):
+                n = ctx.count(self.per_size)
+                for k in range(max(n, self.mutant_instances)):
                     inst = self.spec.sample(DyadicDraw(rng), sizes)
                     if k < self.mutant_instances:
-                        kept.append(inst)
+                        kept.append(inst)  # the mutants get this many instances per size at any effort
+                    if k >= n:
+                        continue
                     err, tol, ratio, ok = self.compare(inst)
                     count += 1
                     if ratio > worst[2]:

@@ -73,7 +73,8 @@ from verify.lemmas.fgd import functional_gd_lemma
 from verify.lemmas.layers import Parameters
 from verify.lemmas.lemma import lemma_check
 from verify.registry import CheckResult, Claim, Context, Erratum, Falsifier, Paper, register
-from verify.torch_backend import BACKENDS, TORCH_KERNELS, torch_check, torch_missing, lens_missing
+from verify import torch_backend
+from verify.torch_backend import BACKENDS, TORCH_KERNELS, torch_check
 
 CHENG = Paper("X. Cheng, Y. Chen, S. Sra", 2024,
               "Transformers Implement Functional Gradient Descent to Learn Non-Linear Functions In Context",
@@ -350,7 +351,7 @@ def _library_output(ar: Arithmetic, final: Any, inst: RegressionInstance, model:
 def _library_check(backend: str, specs: Callable[[], list[tuple[str, IdentitySpec]]], per_size: int) -> Callable[[Context], CheckResult]:
     """The torch / lens check of every (label, spec), folded into one result."""
     def run(ctx: Context) -> CheckResult:
-        missing = torch_missing() if backend == "torch" else lens_missing()
+        missing = torch_backend.torch_missing() if backend == "torch" else torch_backend.lens_missing()
         if missing:
             return CheckResult(backend, "torch", 0, None, None, "skipped", missing)
         parts = [(label, torch_check(spec, _prompt, backend, output=_library_output, output_with_model=True,
