@@ -305,3 +305,37 @@ def test_lens_softmax_key_mask_goes_through_attention_mask():
     head = Head(rng.standard_normal((2, 3)), rng.standard_normal((2, 3)), rng.standard_normal((3, 3)))
     model = Transformer((Attention((head,), "softmax", context_mask(N - 1), causal=False),), ("a", "b", "c"))
     assert tb.library_vs_engine(model, rng.standard_normal((3, N)), "lens")[3]
+
+
+# ---------------------------------------------------------------------------
+# the fgd and energy families (kernels registered in TORCH_KERNELS, per-head scores)
+# ---------------------------------------------------------------------------
+
+LIBRARY_CLAIMS = ["fgd.functional_gd", "fgd.multi_head", "energy.attention_mm", "energy.hopfield", "energy.feedforward_pgd"]
+
+
+@pytest.mark.parametrize("claim_id", LIBRARY_CLAIMS)
+def test_fgd_and_energy_torch_checks_hold(claim_id):
+    torch_or_skip()
+    r = select(claim_id)[0].checks["torch"](Context(0, effort=0.34))
+    assert r.status == "holds" and r.evidence == "torch", r.detail
+
+
+@pytest.mark.parametrize("claim_id", ["fgd.multi_head", "energy.attention_mm"])
+def test_lens_runs_per_head_scores_and_kernels(claim_id):
+    lens_or_skip()
+    r = select(claim_id)[0].checks["lens"](Context(0, effort=0.34))
+    assert r.status == "holds", r.detail
+
+
+def test_heads_of_different_scores_in_one_layer_are_exported_per_head():
+    torch_or_skip()
+    from constructions.functional_gd import multi_head_transformer, fgd_prompt
+    rng = np.random.default_rng(2)
+    model = multi_head_transformer(2, 3, [[Fraction(1, 4), Fraction(1, 8), Fraction(1, 2)]], ["linear", "relu", "softmax"])
+    e = tb.export_transformer(model)
+    assert e.blocks[0].scores(e.n_heads) == ("linear", "relu", "softmax")
+    Z = fgd_prompt(rng.standard_normal((3, 2)), rng.standard_normal(3), rng.standard_normal(2))
+    assert tb.library_vs_engine(model, Z, "torch")[3]
+    swapped = model.with_layers([replace(model.layers[0], heads=tuple(replace(h, score="linear") for h in model.layers[0].heads))])
+    assert not np.allclose(tb.run_torch(tb.export_transformer(swapped), Z), tb.run_torch(e, Z))
