@@ -174,6 +174,8 @@ def test_checks_hold_and_erratum_is_refuted(fgd_claims):
         want = "refuted" if claim.erratum else "holds"
         for mode, check in claim.checks.items():
             res = check(Context(0, 0.5))
+            if mode in ("torch", "lens") and res.status == "skipped":
+                continue  # the torch / transformer-lens extras are not installed (tests/test_torch_backend.py)
             assert res.status == want, (cid, mode, res.detail)
 
 

@@ -252,6 +252,8 @@ def test_claim_checks_and_falsifiers(claim) -> None:
     ctx = Context(seed=0, effort=0.5)
     for mode, check in claim.checks.items():
         r = check(ctx)
+        if mode in ("torch", "lens") and r.status == "skipped":
+            continue  # the torch / transformer-lens extras are not installed (tests/test_torch_backend.py)
         assert r.status == _EXPECTED.get(claim.id, "holds"), (mode, r.detail)
     for f in claim.falsifiers:
         caught, how = f.run(ctx)

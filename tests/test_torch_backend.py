@@ -165,10 +165,8 @@ def test_bad_inputs_are_named():
         tb.export_transformer(von_oswald_transformer(1, 2, [Sym("eta")]))
     with pytest.raises(ValueError, match="backend"):
         tb.torch_check(None, None, backend="jax")
-    with pytest.raises(KeyError, match="induction_head_fixture"):
+    with pytest.raises(KeyError, match="induction_head"):
         tb.build_named("no such construction")
-    with pytest.raises(PromptError, match="tokens must lie"):
-        tb.induction_fixture_prompt([0, 7], 3)
 
 
 def test_checks_skip_with_the_reason_when_the_extras_are_missing(monkeypatch):
@@ -215,18 +213,18 @@ def test_torch_check_catches_a_wrong_convention(monkeypatch):
     real = tb._torch_modules
 
     def patched():
-        K, M, T = real()
+        K, *rest = real()
         K.forward = transposed
-        return K, M, T
+        return (K, *rest)
 
     monkeypatch.setattr(tb, "_torch_modules", patched)
     r = select("gd.one_layer")[0].checks["torch"](Context(0, effort=0.5))
     assert r.status == "fails", r.detail
 
 
-def test_induction_fixture_in_torch():
+def test_induction_head_in_torch():
     torch_or_skip()
-    model, Z = tb.build_named("induction_head_fixture", seed=3)
+    model, Z = tb.build_named("induction_head", seed=3)
     assert tb.library_vs_engine(model, Z, "torch")[3]
 
 
@@ -235,9 +233,10 @@ def test_induction_fixture_in_torch():
 # ---------------------------------------------------------------------------
 
 
-def test_lens_runs_the_induction_fixture_and_its_pattern_is_readable():
+def test_lens_runs_the_induction_head_and_its_pattern_is_readable():
+    """The docs/torch.md example: induction.previous_token_head's construction in TransformerLens."""
     lens_or_skip()
-    model, Z = tb.build_named("induction_head_fixture", seed=1)
+    model, Z = tb.build_named("induction_head", seed=1)
     export = tb.export_transformer(model, fold_sqrt_d_head=True)
     lens = tb.load_lens(export)
     final, cache = tb.run_lens(lens, export, Z)
@@ -246,10 +245,42 @@ def test_lens_runs_the_induction_fixture_and_its_pattern_is_readable():
     V, N = 5, 10
     tokens = Z[:V].argmax(axis=0)
     pattern = cache["blocks.1.attn.hook_pattern"][0, 0].numpy()  # [query, key]
+    assert not pattern[0].any()  # query 0 has no key: the empty sum
     for j in range(V, N):  # second half: attends to the token after the earlier occurrence
         assert pattern[j].argmax() == j - V + 1 and pattern[j].max() > 0.99
     out = final[0][export.coordinate("out:0"): export.coordinate("out:0") + V, -1]
-    assert out.argmax() == tokens[0]  # the last token predicts the one after its first occurrence
+    assert out.argmax() == tokens[0] and out.max() > 0.99  # last token: first seen at V-1, followed by tokens[V] = tokens[0]
+
+
+@pytest.mark.parametrize("claim_id", ["induction.previous_token_head", "induction.mixture"])
+@pytest.mark.parametrize("backend", ["torch", "lens"])
+def test_induction_checks_hold_and_reject_every_mutant(claim_id, backend):
+    lens_or_skip() if backend == "lens" else torch_or_skip()
+    r = select(claim_id)[0].checks[backend](Context(0, effort=0.34))
+    assert r.status == "holds", r.detail
+    assert len(r.data["mutants_caught"]) == 3 and not r.data["mutants_missed"]
+
+
+def test_empty_softmax_queries_are_the_empty_sum_in_both_libraries():
+    """A causal softmax layer whose first token is no key: query 0 has no key;
+    with empty_query="zero" both libraries give it 0, and without it the
+    export refuses the layer, as the engine does."""
+    torch_or_skip()
+    rng = np.random.default_rng(1)
+    N = 4
+    head = Head(rng.standard_normal((2, 3)), rng.standard_normal((2, 3)), rng.standard_normal((3, 3)))
+    keys = np.array([0, 1, 1, 1])
+    model = Transformer((Attention((head,), "softmax", keys, causal=True, empty_query="zero"),), ("a", "b", "c"))
+    Z = rng.standard_normal((3, N))
+    assert tb.library_vs_engine(model, Z, "torch")[3]
+    if lens_missing_reason() is None:
+        assert tb.library_vs_engine(model, Z, "lens")[3]
+    with pytest.raises(PromptError, match="no unmasked key"):
+        tb.export_transformer(model.with_layers([replace(model.layers[0], empty_query="error")]))
+
+
+def lens_missing_reason():
+    return tb.lens_missing()
 
 
 def test_lens_refuses_an_unfolded_export():
@@ -274,3 +305,37 @@ def test_lens_softmax_key_mask_goes_through_attention_mask():
     head = Head(rng.standard_normal((2, 3)), rng.standard_normal((2, 3)), rng.standard_normal((3, 3)))
     model = Transformer((Attention((head,), "softmax", context_mask(N - 1), causal=False),), ("a", "b", "c"))
     assert tb.library_vs_engine(model, rng.standard_normal((3, N)), "lens")[3]
+
+
+# ---------------------------------------------------------------------------
+# the fgd and energy families (kernels registered in TORCH_KERNELS, per-head scores)
+# ---------------------------------------------------------------------------
+
+LIBRARY_CLAIMS = ["fgd.functional_gd", "fgd.multi_head", "energy.attention_mm", "energy.hopfield", "energy.feedforward_pgd"]
+
+
+@pytest.mark.parametrize("claim_id", LIBRARY_CLAIMS)
+def test_fgd_and_energy_torch_checks_hold(claim_id):
+    torch_or_skip()
+    r = select(claim_id)[0].checks["torch"](Context(0, effort=0.34))
+    assert r.status == "holds" and r.evidence == "torch", r.detail
+
+
+@pytest.mark.parametrize("claim_id", ["fgd.multi_head", "energy.attention_mm"])
+def test_lens_runs_per_head_scores_and_kernels(claim_id):
+    lens_or_skip()
+    r = select(claim_id)[0].checks["lens"](Context(0, effort=0.34))
+    assert r.status == "holds", r.detail
+
+
+def test_heads_of_different_scores_in_one_layer_are_exported_per_head():
+    torch_or_skip()
+    from constructions.functional_gd import multi_head_transformer, fgd_prompt
+    rng = np.random.default_rng(2)
+    model = multi_head_transformer(2, 3, [[Fraction(1, 4), Fraction(1, 8), Fraction(1, 2)]], ["linear", "relu", "softmax"])
+    e = tb.export_transformer(model)
+    assert e.blocks[0].scores(e.n_heads) == ("linear", "relu", "softmax")
+    Z = fgd_prompt(rng.standard_normal((3, 2)), rng.standard_normal(3), rng.standard_normal(2))
+    assert tb.library_vs_engine(model, Z, "torch")[3]
+    swapped = model.with_layers([replace(model.layers[0], heads=tuple(replace(h, score="linear") for h in model.layers[0].heads))])
+    assert not np.allclose(tb.run_torch(tb.export_transformer(swapped), Z), tb.run_torch(e, Z))

@@ -57,6 +57,7 @@ well under 1).
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import dataclass, field
@@ -66,7 +67,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from constructions.arithmetic import ErrArray, Float64, Float64Bounded
-from constructions.engine import MLP, Attention, PromptError, Transformer, attention_mask, forward
+from constructions.engine import MLP, Attention, PromptError, Transformer, attention_mask, forward, head_score
 
 TORCH_ORDER_FACTOR = 4  # see the module docstring: the library's different summation order and association
 
@@ -84,6 +85,18 @@ class BlockSpec:
     causal: bool
     n_heads: int  # real heads (the rest are zero padding)
     mlp_activation: str | None  # "relu", "identity" or None (no MLP in this block)
+    head_scores: tuple[Any, ...] = ()  # each real head's own score (Head.score, else the layer's)
+    empty_query: str = "error"  # a softmax query without keys: "zero" gives it the empty sum
+
+    def scores(self, n_heads: int) -> tuple[Any, ...]:
+        """The score of each of ``n_heads`` exported heads (padding heads,
+        whose W_O is zero, take the layer's)."""
+        own = self.head_scores or (self.score,) * self.n_heads
+        return tuple(own) + (self.score,) * (n_heads - len(own))
+
+    def empty_rows(self, n_tokens: int) -> np.ndarray:
+        """(N,) bool: queries with no key (their softmax output is the empty sum 0)."""
+        return attention_mask(self.key_mask, n_tokens, self.causal).sum(axis=0) == 0
 
 
 @dataclass
@@ -203,7 +216,7 @@ def export_transformer(model: Transformer, n_tokens: int | None = None, fold_sqr
             write_at = d_in if attn.residual == "concat" else 0  # where the heads' output lands
             scale = float(Fraction(attn.scale)) if attn.scale is not None else 1.0
             for h, head in enumerate(attn.heads):
-                head.validate(d_in, kernel=callable(attn.score))
+                head.validate(d_in, kernel=callable(head_score(attn, head)))
                 wq, wk, wv = _f64(head.W_Q), _f64(head.W_K), _f64(head.W_V)  # (dh, d_in), (dh, d_in), (dv, d_in)
                 wo = np.eye(wv.shape[0]) if head.W_O is None else _f64(head.W_O)  # (d_o, dv)
                 if write_at + wo.shape[0] > d_out:
@@ -217,8 +230,12 @@ def export_transformer(model: Transformer, n_tokens: int | None = None, fold_sqr
             score, key_mask, causal = attn.score, np.asarray(attn.key_mask, dtype=int), attn.causal
             if len(key_mask) != n_tokens:
                 raise PromptError(f"layer {l}: key mask of length {len(key_mask)}, but n_tokens = {n_tokens}")
+            head_scores = tuple(head_score(attn, h) for h in attn.heads)
+            empty = attention_mask(key_mask, n_tokens, causal).sum(axis=0) == 0
+            if "softmax" in head_scores and attn.empty_query != "zero" and empty.any():
+                raise PromptError(f"layer {l}: softmax query token {int(np.flatnonzero(empty)[0])} has no unmasked key")
         else:
-            score, key_mask, causal = None, np.ones(n_tokens, dtype=int), False
+            score, key_mask, causal, head_scores = None, np.ones(n_tokens, dtype=int), False, ()
         pre = f"blocks.{l}.attn."
         sd.update({pre + "W_Q": W_Q, pre + "W_K": W_K, pre + "W_V": W_V, pre + "W_O": W_O,
                    pre + "b_Q": np.zeros((n_heads, d_head)), pre + "b_K": np.zeros((n_heads, d_head)),
@@ -242,7 +259,8 @@ def export_transformer(model: Transformer, n_tokens: int | None = None, fold_sqr
                 act = "relu"  # a zero MLP: any activation
             sd.update({f"blocks.{l}.mlp.W_in": W_in, f"blocks.{l}.mlp.W_out": W_out,
                        f"blocks.{l}.mlp.b_in": b_in, f"blocks.{l}.mlp.b_out": b_out})
-        blocks.append(BlockSpec(score, key_mask, causal, len(attn.heads) if attn else 0, act))
+        blocks.append(BlockSpec(score, key_mask, causal, len(attn.heads) if attn else 0, act, head_scores,
+                                attn.empty_query if attn else "error"))
     acts = {b.mlp_activation for b in blocks if b.mlp_activation is not None}
     if len(acts) > 1:
         raise PromptError(f"MLP activations {sorted(acts)} differ between layers: one act_fn per model")
@@ -278,8 +296,9 @@ def stream_to_columns(resid: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=None)
 def torch_missing() -> str | None:
-    """None when torch imports, else the reason it does not."""
+    """None when torch imports, else the reason it does not (asked once per process)."""
     try:
         import torch  # noqa: F401
     except Exception as exc:  # ImportError, or a broken install
@@ -287,8 +306,9 @@ def torch_missing() -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=None)
 def lens_missing() -> str | None:
-    """None when transformer_lens (3.x or 4.x) imports, else the reason."""
+    """None when transformer_lens (3.x or 4.x) imports, else the reason (asked once per process)."""
     why = torch_missing()
     if why:
         return why
@@ -314,14 +334,34 @@ def _torch_modules() -> Any:
     from torch import nn
     import torch.nn.functional as F
 
-    class KernelAttention(nn.Module):
-        """Multi-head attention with an explicit score activation.
+    def activate(score: Any, q: Any, k: Any, mask: Any) -> Any:
+        """pattern[.., q, k] = a(S)·mask of one head (or a stack of heads of
+        one score); softmax is normalised over the unmasked keys, a query
+        without keys gets 0 (the empty sum)."""
+        if callable(score):
+            return TORCH_KERNELS[score](q, k) * mask
+        S = q @ k.transpose(-1, -2)  # [.., N_q, N_k]
+        if score == "linear":
+            return S * mask
+        if score == "relu":
+            return F.relu(S) * mask
+        if score == "exp":
+            return torch.exp(S * mask) * mask
+        if score == "softmax":
+            P = torch.softmax(S.masked_fill(~mask, float("-inf")), dim=-1)
+            return torch.where(mask.any(-1, keepdim=True), P, torch.zeros_like(P))
+        raise PromptError(f"unknown score {score!r}")
 
-        out[j] = Σ_h W_O^h Σ_i a(<q_i^h... >) — in row layout: for each head,
-        pattern[q, k] = a(S[q, k]) · mask[q, k] with S = Q Kᵀ, then
-        z = pattern V and out = Σ_h z_h W_O^h.  ``score`` is "linear", "relu",
-        "exp", "softmax" (PyTorch's scaled_dot_product_attention, scale 1) or a
-        callable (q, k) -> S."""
+    class KernelAttention(nn.Module):
+        """Multi-head attention with an explicit score activation per head.
+
+        In row layout: for each head, pattern[q, k] = a(S[q, k]) · mask[q, k]
+        with S = Q Kᵀ, then z = pattern V and out = Σ_h z_h W_O^h.  ``score``
+        is one score for every head or a tuple of one per head: "linear",
+        "relu", "exp", "softmax" or a callable (q, k) -> S (its torch twin in
+        TORCH_KERNELS).  A layer whose heads are all softmax runs PyTorch's
+        ``scaled_dot_product_attention`` (scale 1); a query without keys then
+        gets 0 (the empty sum), not the library's NaN."""
 
         def __init__(self, W_Q: np.ndarray, W_K: np.ndarray, W_V: np.ndarray, W_O: np.ndarray,
                      score: Any, mask: np.ndarray) -> None:
@@ -329,24 +369,19 @@ def _torch_modules() -> Any:
             t = lambda a: nn.Parameter(torch.tensor(a, dtype=torch.float64), requires_grad=False)
             self.W_Q, self.W_K, self.W_V, self.W_O = t(W_Q), t(W_K), t(W_V), t(W_O)  # [H, D, dh] x3, [H, dh, D]
             self.register_buffer("mask", torch.tensor(np.asarray(mask).T, dtype=torch.bool))  # [N_q, N_k]
-            self.score = score
+            H = W_Q.shape[0]
+            self.scores = tuple(score) if isinstance(score, (tuple, list)) else (score,) * H
+            if len(self.scores) != H:
+                raise PromptError(f"{len(self.scores)} scores for {H} heads")
+            same = all(sc == self.scores[0] for sc in self.scores)
+            self.score = self.scores[0] if same else None  # one score for every head?
 
         def pattern(self, x: Any) -> Any:
             q = torch.einsum("bnd,hde->bhne", x, self.W_Q)  # [B, H, N, dh]
             k = torch.einsum("bnd,hde->bhne", x, self.W_K)  # [B, H, N, dh]
-            m = self.mask.to(x.dtype)  # [N_q, N_k]
-            if callable(self.score):
-                return TORCH_KERNELS[self.score](q, k) * m
-            S = q @ k.transpose(-1, -2)  # [B, H, N_q, N_k]
-            if self.score == "linear":
-                return S * m
-            if self.score == "relu":
-                return F.relu(S) * m
-            if self.score == "exp":
-                return torch.exp(S * m) * m
-            if self.score == "softmax":
-                return torch.softmax(S.masked_fill(~self.mask, float("-inf")), dim=-1)
-            raise PromptError(f"unknown score {self.score!r}")
+            if self.score is not None:
+                return activate(self.score, q, k, self.mask)
+            return torch.stack([activate(s, q[:, h], k[:, h], self.mask) for h, s in enumerate(self.scores)], dim=1)
 
         def forward(self, x: Any) -> Any:  # x [B, N, D]
             v = torch.einsum("bnd,hde->bhne", x, self.W_V)  # [B, H, N, dh]
@@ -354,6 +389,7 @@ def _torch_modules() -> Any:
                 q = torch.einsum("bnd,hde->bhne", x, self.W_Q)
                 k = torch.einsum("bnd,hde->bhne", x, self.W_K)
                 z = F.scaled_dot_product_attention(q, k, v, attn_mask=self.mask, scale=1.0)  # [B, H, N, dh]
+                z = torch.where(self.mask.any(-1)[:, None], z, torch.zeros_like(z))  # empty queries: 0
             else:
                 z = self.pattern(x) @ v  # [B, H, N, dh]
             return torch.einsum("bhne,hed->bnd", z, self.W_O)  # [B, N, D]
@@ -385,7 +421,7 @@ def _torch_modules() -> Any:
                 mask = attention_mask(b.key_mask, N, b.causal) if b.score is not None else np.zeros((N, N), dtype=int)
                 p = f"blocks.{l}.attn."
                 self.attn.append(KernelAttention(sd[p + "W_Q"], sd[p + "W_K"], sd[p + "W_V"], sd[p + "W_O"],
-                                                 b.score if b.score is not None else "linear", mask))
+                                                 b.scores(export.n_heads) if b.score is not None else "linear", mask))
                 if b.mlp_activation is not None:
                     p = f"blocks.{l}.mlp."
                     self.mlp.append(TwoLayerMLP(sd[p + "W_in"], sd[p + "W_out"], sd[p + "b_in"], sd[p + "b_out"],
@@ -401,7 +437,7 @@ def _torch_modules() -> Any:
                     x = x + mlp(x)
             return x
 
-    return KernelAttention, TwoLayerMLP, ExportedTransformer
+    return KernelAttention, TwoLayerMLP, ExportedTransformer, activate
 
 
 def torch_model(export: Export) -> Any:
@@ -445,15 +481,26 @@ def lens_state_dict(export: Export) -> dict[str, Any]:
     return {k: torch.tensor(v, dtype=torch.float64) for k, v in export.state_dict.items()}
 
 
+def lens_native_softmax(export: Export) -> tuple[tuple[int, ...] | None, bool]:
+    """The key mask and causality TransformerLens applies itself (one
+    ``attention_mask`` and one ``attention_dir`` per model): those of the most
+    common (key mask, causality) among the softmax layers (ties: the later
+    layer).  A softmax layer with another mask or causality gets its pattern
+    rebuilt in ``hook_pattern`` (see :func:`lens_hooks`)."""
+    kinds = [(tuple(int(v) for v in b.key_mask), bool(b.causal)) for b in export.blocks
+             if "softmax" in b.scores(export.n_heads) and b.score is not None]
+    if not kinds:
+        return None, False
+    best = max(reversed(kinds), key=kinds.count)
+    return best
+
+
 def _lens_config_fields(export: Export) -> dict[str, Any]:
-    softmax = [b for b in export.blocks if b.score == "softmax"]
-    causal = {b.causal for b in softmax}
-    if len(causal) > 1:
-        raise PromptError("softmax layers differ in causality; TransformerLens has one attention_dir per model")
+    _, causal = lens_native_softmax(export)
     return dict(d_model=export.d_model, d_head=export.d_head, n_heads=export.n_heads, n_layers=export.n_layers,
                 n_ctx=export.n_ctx, d_vocab=1, d_mlp=export.d_mlp, attn_only=export.attn_only,
                 normalization_type=None, positional_embedding_type="standard",
-                attention_dir="causal" if causal == {True} else "bidirectional",
+                attention_dir="causal" if causal else "bidirectional",
                 act_fn=next((b.mlp_activation for b in export.blocks if b.mlp_activation), "relu"))
 
 
@@ -499,36 +546,42 @@ def lens_hooks(export: Export, Z: Any) -> tuple[list[tuple[str, Callable[..., An
     ``attention_mask`` argument (or None).
 
     - ``hook_embed`` returns the real-valued prompt (the token ids are dummies);
-    - for a linear / ReLU / exp / kernel layer, ``attn.hook_q`` and
-      ``attn.hook_k`` record q and k, and ``attn.hook_pattern`` replaces the
-      library's softmax by a(q kᵀ / √d_head) · mask (the √d_head cancels the
-      factor folded into W_Q); TransformerLens' patterns are [B, H, query, key];
-    - a softmax layer keeps the library's softmax; its key mask goes in as the
-      2-D ``attention_mask`` (one per model: softmax layers must agree)."""
+    - a softmax head keeps the library's softmax when its layer has the key
+      mask and causality the library applies (:func:`lens_native_softmax`:
+      the key mask goes in as the 2-D ``attention_mask``, causality as the
+      config's ``attention_dir``);
+    - every other head — linear / ReLU / exp / kernel scores, and softmax
+      heads of a layer with another key mask or causality — has its pattern
+      rebuilt: ``attn.hook_q`` and ``attn.hook_k`` record q and k, and
+      ``attn.hook_pattern`` returns a(q kᵀ / √d_head) · mask (the √d_head
+      cancels the factor folded into W_Q); patterns are [B, H, query, key].
+      (In 4.x ``hook_attn_scores`` fires after the wrapped module has used
+      the scores, so a mask cannot go in there.)
+    - a softmax query without keys (``empty_query="zero"``) gets pattern 0."""
     import torch
 
     x = torch.tensor(embed_prompt(export, Z), dtype=torch.float64)  # [B, N, D]
     root_scale = math.sqrt(export.d_head)
     hooks: list[tuple[str, Callable[..., Any]]] = [("hook_embed", lambda t, hook: x)]
-    softmax_masks = set()
+    native_mask, native_causal = lens_native_softmax(export)
     for l, b in enumerate(export.blocks):
-        if b.score == "softmax":
-            softmax_masks.add(tuple(int(v) for v in b.key_mask))
+        scores = b.scores(export.n_heads) if b.score is not None else ("linear",) * export.n_heads
+        native = (b.score is not None and native_mask == tuple(int(v) for v in b.key_mask)
+                  and native_causal == bool(b.causal))
+        keep = tuple(s == "softmax" and native for s in scores)  # heads whose library pattern stands
+        empty = b.empty_rows(export.n_ctx) if b.score is not None else np.zeros(export.n_ctx, dtype=bool)
+        if all(keep) and not empty.any():
             continue
         store: dict[str, Any] = {}
-        mask = torch.tensor(attention_mask(b.key_mask, export.n_ctx, b.causal).T, dtype=torch.float64)  # [N_q, N_k]
+        mask = torch.tensor(attention_mask(b.key_mask, export.n_ctx, b.causal).T, dtype=torch.bool)  # [N_q, N_k]
         if b.score is None:
             mask = torch.zeros_like(mask)  # a block without attention
         hooks += [(f"blocks.{l}.attn.hook_q", _recorder(store, "q")),
                   (f"blocks.{l}.attn.hook_k", _recorder(store, "k")),
-                  (f"blocks.{l}.attn.hook_pattern", _pattern_override(store, b.score or "linear", mask, root_scale))]
+                  (f"blocks.{l}.attn.hook_pattern", _pattern_override(store, scores, keep, mask, root_scale))]
     attn_mask = None
-    if softmax_masks:
-        if len(softmax_masks) > 1:
-            raise PromptError("softmax layers with different key masks: TransformerLens takes one attention_mask")
-        km = softmax_masks.pop()
-        if not all(km):
-            attn_mask = torch.tensor([km] * x.shape[0], dtype=torch.long)
+    if native_mask is not None and not all(native_mask):
+        attn_mask = torch.tensor([native_mask] * x.shape[0], dtype=torch.long)
     return hooks, attn_mask
 
 
@@ -540,26 +593,21 @@ def _recorder(store: dict[str, Any], key: str) -> Callable[..., Any]:
     return hook
 
 
-def _pattern_override(store: dict[str, Any], score: Any, mask: Any, root_scale: float) -> Callable[..., Any]:
-    """The attention-pattern hook for a score TransformerLens does not have."""
+def _pattern_override(store: dict[str, Any], scores: Sequence[Any], keep: Sequence[bool], mask: Any,
+                      root_scale: float) -> Callable[..., Any]:
+    """The attention-pattern hook: head h keeps the library's pattern if
+    ``keep[h]``, else gets a(q kᵀ/√d_head)·mask with its own score; queries
+    without keys get 0."""
     import torch
-    import torch.nn.functional as F
+
+    activate = _torch_modules()[3]
 
     def hook(pattern: Any, hook: Any) -> Any:
-        q, k = store["q"].transpose(1, 2), store["k"].transpose(1, 2)  # [B, H, N, dh]
-        if callable(score):
-            S = TORCH_KERNELS[score](q / root_scale, k)
-            return S * mask
-        S = (q @ k.transpose(-1, -2)) / root_scale  # [B, H, N_q, N_k]
-        if score == "linear":
-            A = S * mask
-        elif score == "relu":
-            A = F.relu(S) * mask
-        elif score == "exp":
-            A = torch.exp(S * mask) * mask
-        else:
-            raise PromptError(f"unknown score {score!r}")
-        return A.to(pattern.dtype)
+        q, k = store["q"].transpose(1, 2) / root_scale, store["k"].transpose(1, 2)  # [B, H, N, dh]
+        heads = [pattern[:, h] if keep[h] else activate(s, q[:, h], k[:, h], mask).to(pattern.dtype)
+                 for h, s in enumerate(scores)]
+        out = torch.stack(heads, dim=1)  # [B, H, N_q, N_k]
+        return torch.where(mask.any(-1)[:, None], out, torch.zeros_like(out))
 
     return hook
 
@@ -607,6 +655,12 @@ def register_construction(c: NamedConstruction) -> NamedConstruction:
 
 
 def build_named(name: str, seed: int = 0) -> tuple[Transformer, np.ndarray]:
+    """Build a registered construction and its prompt (the claim families
+    register theirs, e.g. ``"induction_head"`` in verify/claims/induction.py)."""
+    if name not in CONSTRUCTIONS:
+        from verify.registry import all_claims
+
+        all_claims()  # imports every family, which registers its constructions
     if name not in CONSTRUCTIONS:
         raise KeyError(f"no construction named {name!r}; known: {sorted(CONSTRUCTIONS)}")
     return CONSTRUCTIONS[name].build(np.random.default_rng(seed))
@@ -624,15 +678,19 @@ class LibraryCheck:
     """The ``torch`` (PyTorch modules) or ``lens`` (TransformerLens) check of
     an identity spec.  ``prompt(ar, inst)`` is the prompt the claim's ``run``
     feeds to ``forward``; ``output(ar, final_state, inst)`` what ``run``
-    returns from the final state (default: the state itself)."""
+    returns from the final state (default: the state itself); with
+    ``output_with_model`` it is called as ``output(ar, final_state, inst,
+    model)`` with the (possibly mutated) model, e.g. to apply its read-out
+    vector to the library's final stream."""
 
     spec: Any  # verify.checks.IdentitySpec
     prompt: Callable[[Any, Any], Any]
     backend: str = "torch"
-    output: Callable[[Any, Any, Any], Any] | None = None
+    output: Callable[..., Any] | None = None
+    output_with_model: bool = False
     per_size: int = 3
     sizes: list[dict[str, int]] | None = None
-    mutant_instances: int = 2
+    mutant_instances: int = 2  # per size, whatever the effort
     timings: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -653,11 +711,12 @@ class LibraryCheck:
         if mutant is not None:
             model = mutant.apply(model, inst)
         Z0 = ErrArray.lift(ar.array(self.prompt(ar, inst)))
+        extra = (model,) if self.output_with_model else ()
         final = forward(ar, model, Z0)
-        engine = ErrArray.lift(self.output(ar, final, inst) if self.output else final)
+        engine = ErrArray.lift(self.output(ar, final, inst, *extra) if self.output else final)
         ref = ErrArray.lift(self.spec.reference(ar, inst))
         lib_final = self._library_final(model, Z0.val)
-        lib = ErrArray.lift(self.output(Float64(), lib_final, inst) if self.output else lib_final).val
+        lib = ErrArray.lift(self.output(Float64(), lib_final, inst, *extra) if self.output else lib_final).val
         if lib.shape != ref.val.shape:
             return float("inf"), 0.0, float("inf"), False
         err = np.abs(lib - ref.val).ravel()
@@ -686,10 +745,13 @@ class LibraryCheck:
             count, worst = 0, (0.0, 0.0, -1.0)
             kept = []
             for sizes in sizes_list:
-                for k in range(ctx.count(self.per_size)):
+                n = ctx.count(self.per_size)
+                for k in range(max(n, self.mutant_instances)):
                     inst = self.spec.sample(DyadicDraw(rng), sizes)
                     if k < self.mutant_instances:
-                        kept.append(inst)
+                        kept.append(inst)  # the mutants get this many instances per size at any effort
+                    if k >= n:
+                        continue
                     err, tol, ratio, ok = self.compare(inst)
                     count += 1
                     if ratio > worst[2]:
@@ -770,90 +832,3 @@ def library_vs_engine(model: Transformer, Z: Any, backend: str = "torch") -> tup
     ratio = np.where(base > 0, err / np.where(base > 0, base, 1), np.where(err > 0, np.inf, 0))
     worst = int(np.argmax(ratio))
     return float(err.max()), float(tol[worst]), float(ratio.max()), bool(np.all(err <= tol))
-
-
-# ---------------------------------------------------------------------------
-# TEST FIXTURE: a small induction head of our own
-# ---------------------------------------------------------------------------
-# Not a paper's construction and not a registered claim: a two-layer softmax
-# transformer used by the tests and the README example until the induction
-# family lands (it then registers "induction_head" in CONSTRUCTIONS).
-
-
-def induction_head_fixture(vocab: int, n_tokens: int, beta: Any = 16) -> Transformer:
-    """FIXTURE (ours): a two-layer, causal, softmax induction head.
-
-    Residual coordinates (additive stream, tokens as columns):
-    ``tok:a`` one-hot token, ``pos:p`` one-hot position, ``one`` (= 1),
-    ``prev:a`` (written by layer 1), ``out:a`` (written by layer 2).
-    - layer 1, previous-token head: q_j = β e_{pos j-1}, k_i = e_{pos i}, so
-      S[i, j] = β [i = j-1]; the value copies tok_i into ``prev``.  Softmax
-      over i <= j puts weight e^β / (e^β + j - 1) on i = j - 1.
-    - layer 2, induction head: q_j = β [tok_j; one], k_i = [prev_i; -pos_0],
-      so S[i, j] ≈ β ([tok_{i-1} = tok_j] - [i = 0]) (position 0 has no
-      previous token: its ``prev`` is its own token, hence the -β); the value
-      copies tok_i into ``out``.
-    ``out`` at position j is then ≈ the average one-hot of the tokens that
-    followed earlier occurrences of tok_j (softmax leakage O(j e^{-β/2}))."""
-    if vocab < 1 or n_tokens < 2:
-        raise PromptError(f"induction head fixture needs vocab >= 1 and n_tokens >= 2, got {vocab}, {n_tokens}")
-    V, N = vocab, n_tokens
-    coords = (tuple(f"tok:{a}" for a in range(V)) + tuple(f"pos:{p}" for p in range(N)) + ("one",)
-              + tuple(f"prev:{a}" for a in range(V)) + tuple(f"out:{a}" for a in range(V)))
-    D = len(coords)
-    tok, pos, one, prev, out = 0, V, V + N, V + N + 1, 2 * V + N + 1
-
-    def zeros(r: int, c: int) -> np.ndarray:
-        return np.zeros((r, c), dtype=object) + Fraction(0)
-
-    # layer 1: previous-token head
-    W_Q1, W_K1 = zeros(N, D), zeros(N, D)
-    for p in range(N):
-        W_K1[p, pos + p] = 1  # k_i = e_{pos i}
-        if p >= 1:
-            W_Q1[p - 1, pos + p] = beta  # q_j = β e_{pos j-1}
-    W_V1, W_O1 = zeros(V, D), zeros(D, V)
-    for a in range(V):
-        W_V1[a, tok + a] = 1  # v_i = tok_i
-        W_O1[prev + a, a] = 1  # -> prev slot
-    # layer 2: induction head
-    W_Q2, W_K2, W_V2, W_O2 = zeros(V + 1, D), zeros(V + 1, D), zeros(V, D), zeros(D, V)
-    for a in range(V):
-        W_Q2[a, tok + a] = beta  # q_j = β tok_j
-        W_K2[a, prev + a] = 1  # k_i = prev_i
-        W_V2[a, tok + a] = 1  # v_i = tok_i
-        W_O2[out + a, a] = 1  # -> out slot
-    W_Q2[V, one] = beta  # β · one
-    W_K2[V, pos] = -1  # against -[i = 0]: position 0 is never an induction target
-    from constructions.engine import Head
-
-    keys = np.ones(N, dtype=int)
-    layers = (Attention((Head(W_Q1, W_K1, W_V1, W_O1),), "softmax", keys, causal=True),
-              Attention((Head(W_Q2, W_K2, W_V2, W_O2),), "softmax", keys, causal=True))
-    return Transformer(layers, coords, None, name="induction head (test fixture)")
-
-
-def induction_fixture_prompt(tokens: Sequence[int], vocab: int) -> np.ndarray:
-    """Z (D, N): one-hot tokens and positions, ``one`` = 1, zero ``prev`` and ``out``."""
-    N = len(tokens)
-    if any(not 0 <= t < vocab for t in tokens):
-        raise PromptError(f"tokens must lie in [0, {vocab}), got {list(tokens)}")
-    Z = np.zeros((3 * vocab + N + 1, N))
-    for j, t in enumerate(tokens):
-        Z[t, j] = 1.0
-        Z[vocab + j, j] = 1.0
-    Z[vocab + N] = 1.0
-    return Z
-
-
-def _build_induction_fixture(rng: np.random.Generator, vocab: int = 5) -> tuple[Transformer, np.ndarray]:
-    # a random permutation of the vocabulary, twice: in the second half every
-    # token has exactly one earlier occurrence, so the head predicts the next one
-    half = rng.permutation(vocab)
-    tokens = np.concatenate([half, half])
-    return induction_head_fixture(vocab, 2 * vocab), induction_fixture_prompt(tokens.tolist(), vocab)
-
-
-register_construction(NamedConstruction(
-    "induction_head_fixture", "two-layer softmax induction head (our test fixture), a random permutation repeated",
-    _build_induction_fixture))

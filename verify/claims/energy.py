@@ -40,6 +40,7 @@ from constructions.energy import (
     hopfield_prompt,
     hopfield_transformer,
     key_bias_exp_unnormalised,
+    key_bias_softmax,
     last_block,
     mm_attention_stack,
 )
@@ -50,6 +51,7 @@ from verify.checks import DyadicDraw, Draw, IdentitySpec, Mutant, _guard, _rng, 
 from constructions.arithmetic import arb_precision
 from verify.claims._certify import PRECISIONS, Tally, certify_le
 from verify.registry import CheckResult, Claim, Context, Erratum, Falsifier, Paper, register
+from verify.torch_backend import TORCH_KERNELS, torch_checks
 
 YANG = Paper("Y. Yang, Z. Huang, D. Wipf", 2022, "Transformers from an Optimization Perspective", "2205.13891",
              "energy E_1 with ρ(z) = −e^{−z}, its MM step, and the ReLU layer as a proximal step (CLAIMS.md §5)")
@@ -284,13 +286,39 @@ def _figure(ctx: Context, outdir: Any) -> tuple[str, str] | None:
                   "broken (damped step α = 3; λ_min(W) = −1.6; over-relaxed Hopfield step α = 3) - it can rise or oscillate.")
 
 
+def _torch_key_bias_scores(q: Any, k: Any) -> Any:
+    """q kᵀ − ½‖k‖² per key: [.., N_q, N_k]."""
+    return q @ k.transpose(-1, -2) - (k * k).sum(-1)[..., None, :] / 2
+
+
+def _torch_key_bias_softmax(q: Any, k: Any) -> Any:
+    """Torch twin of key_bias_softmax: softmax over the keys of q_jᵀk_i − ½‖k_i‖², [.., N_q, N_k]."""
+    import torch
+
+    return torch.softmax(_torch_key_bias_scores(q, k), dim=-1)
+
+
+def _torch_key_bias_exp_unnormalised(q: Any, k: Any) -> Any:
+    """Torch twin of the falsifier's kernel key_bias_exp_unnormalised."""
+    import torch
+
+    return torch.exp(_torch_key_bias_scores(q, k))
+
+
+TORCH_KERNELS[key_bias_softmax] = _torch_key_bias_softmax
+TORCH_KERNELS[key_bias_exp_unnormalised] = _torch_key_bias_exp_unnormalised
+
+MM_TORCH = torch_checks(MM_SPEC, lambda ar, i: ar.array(i["Y"]), lens=True,
+                        output=lambda ar, Z, i: last_block(Z, i["d"]))
+
+
 register(Claim(
     id="energy.attention_mm", paper=YANG, kind="identity",
     statement=("With β_ij = ρ'(½‖y_i − y_j‖²) = e^{−½‖y_i − y_j‖²}, the β-normalised step y_j ← Σ_i β_ij y_i / Σ_i β_ij "
                "(i = j included) equals softmax attention y_j ← Σ_i softmax_i(y_iᵀy_j − ½‖y_i‖²) y_i (identity "
                "query/key/value; plain softmax when all token norms are equal), and it never raises "
                "E_1(Y) = −Σ_{i,j} e^{−½‖y_i − y_j‖²}."),
-    checks={**identity_checks(MM_SPEC),
+    checks={**identity_checks(MM_SPEC), **MM_TORCH,
             "rational": lambda ctx: _guard("rational", "exact", lambda: _check_exact_core(ctx)),
             "equal-norms": lambda ctx: _guard("mpmath", "multiprecision", lambda: replace(check_mpmath(EQUAL_NORM_SPEC, ctx), mode="mpmath (equal norms, no bias)")),
             "ball": lambda ctx: _guard("ball", "certified", lambda: _check_mm_descent(ctx)),
@@ -491,7 +519,7 @@ register(Claim(
     id="energy.feedforward_pgd", paper=YANG, kind="identity",
     statement=("For symmetric W with spectrum in (−1, 1], the layer y ← ReLU(Wy + b) is one projected gradient step, unit "
                "step, of f(y) = ½yᵀ(I − W)y − bᵀy over y ≥ 0, and f(ReLU(Wy + b)) ≤ f(y) for every y ≥ 0."),
-    checks={**identity_checks(FF_SPEC),
+    checks={**identity_checks(FF_SPEC), **torch_checks(FF_SPEC, lambda ar, i: ar.array(i["Y"]), lens=True),
             "descent": lambda ctx: _guard("rational", "exact", lambda: _check_ff_descent(ctx)),
             "conditions": lambda ctx: _guard("rational", "exact", lambda: _check_ff_conditions(ctx))},
     falsifiers=identity_falsifiers(FF_SPEC) + [FF_STEP_TOO_LARGE,
@@ -681,6 +709,8 @@ register(Claim(
                "0 ≤ E(ξ) for all ξ and E(ξ) ≤ 2M² when ‖ξ‖ ≤ M, and ‖f(ξ) − x_i‖ ≤ 2M(N − 1)exp(−βΔ̃_i) with "
                "Δ̃_i = min_{j≠i}(x_i − x_j)ᵀξ."),
     checks={**identity_checks(HOPFIELD_SPEC),
+            **torch_checks(HOPFIELD_SPEC, lambda ar, i: ar.array(hopfield_prompt(i["X"], i["xi"])), lens=True,
+                           output=lambda ar, Z, i: Z[i["d"]:, -1]),
             "symbolic": lambda ctx: _guard("symbolic", "symbolic", lambda: _check_cccp_symbolic(ctx)),
             "ball": lambda ctx: _guard("ball", "certified", lambda: _check_hop_descent(ctx)),
             "ball (bounds)": lambda ctx: _guard("ball", "certified", lambda: _check_hop_bounds(ctx)),

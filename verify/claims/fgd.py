@@ -73,6 +73,8 @@ from verify.lemmas.fgd import functional_gd_lemma
 from verify.lemmas.layers import Parameters
 from verify.lemmas.lemma import lemma_check
 from verify.registry import CheckResult, Claim, Context, Erratum, Falsifier, Paper, register
+from verify import torch_backend
+from verify.torch_backend import BACKENDS, TORCH_KERNELS, torch_check
 
 CHENG = Paper("X. Cheng, Y. Chen, S. Sra", 2024,
               "Transformers Implement Functional Gradient Descent to Learn Non-Linear Functions In Context",
@@ -315,6 +317,61 @@ FGD_FALSIFIERS = (
                lambda m, i: _set_activation(m, _engine_softmax_wrong_axis)),), falsify_with="float64"))]
 )
 
+# ---------------------------------------------------------------------------
+# the construction in PyTorch and TransformerLens (evidence "torch")
+# ---------------------------------------------------------------------------
+
+
+def _torch_rbf(q: Any, k: Any) -> Any:
+    """Torch twin of fgd.rbf_kernel: e^{-|q_i - k_j|²/2}, [.., N_q, N_k]."""
+    import torch
+
+    return torch.exp(q @ k.transpose(-1, -2) - (q * q).sum(-1)[..., :, None] / 2 - (k * k).sum(-1)[..., None, :] / 2)
+
+
+def _torch_softmax_wrong_axis(q: Any, k: Any) -> Any:
+    """Torch twin of the falsifier's kernel: exp(⟨k_i, q_j⟩) normalised over the queries j of each key i."""
+    import torch
+
+    E = torch.exp(q @ k.transpose(-1, -2))  # [.., N_q, N_k]
+    return E / E.sum(-2, keepdim=True)
+
+
+TORCH_KERNELS[fgd.rbf_kernel] = _torch_rbf
+TORCH_KERNELS[_engine_softmax_wrong_axis] = _torch_softmax_wrong_axis
+
+LIBRARY_SIZES = [{"d": 1, "n": 2, "L": 1}, {"d": 2, "n": 4, "L": 3}, {"d": 3, "n": 6, "L": 4}]
+
+
+def _library_output(ar: Arithmetic, final: Any, inst: RegressionInstance, model: Any) -> Any:
+    """The library's final stream with the model's read-out applied (the read-out sign is checked too)."""
+    return _with_prediction(ar, final, read_out(ar, model, final), inst.n + 1)
+
+
+def _library_check(backend: str, specs: Callable[[], list[tuple[str, IdentitySpec]]], per_size: int) -> Callable[[Context], CheckResult]:
+    """The torch / lens check of every (label, spec), folded into one result."""
+    def run(ctx: Context) -> CheckResult:
+        missing = torch_backend.torch_missing() if backend == "torch" else torch_backend.lens_missing()
+        if missing:
+            return CheckResult(backend, "torch", 0, None, None, "skipped", missing)
+        parts = [(label, torch_check(spec, _prompt, backend, output=_library_output, output_with_model=True,
+                                     sizes=LIBRARY_SIZES, per_size=per_size, mutant_instances=2)(ctx))
+                 for label, spec in specs()]
+        return combine(backend, "torch", parts)
+
+    return run
+
+
+def _fgd_library_specs() -> list[tuple[str, IdentitySpec]]:
+    wrong_axis = Mutant("softmax over the wrong axis", "exp(⟨k_i,q_j⟩) normalised over the queries",
+                        lambda m, i: _set_activation(m, _engine_softmax_wrong_axis))
+    return [(KIND_LABEL[k], _spec(k, COMMON_MUTANTS + ((wrong_axis,) if k == "softmax" else ()), "float64"))
+            for k in REAL_KINDS]
+
+
+FGD_LIBRARY_CHECKS = {b: _library_check(b, _fgd_library_specs, 3 if b == "torch" else 1) for b in BACKENDS}
+
+
 def _lemma_layers(activation: str) -> Callable[[dict[str, int]], tuple[list[Any], Parameters]]:
     """Our construction's layers (two, step sizes free symbols) for the
     all-sizes lemma to read in block form."""
@@ -347,7 +404,8 @@ register(Claim(
                "leave y_i - f_L(x_i) in the context labels and -f_L(x_q) in the query label, f_L the L-th functional "
                "GD iterate f_{ℓ+1} = f_ℓ + (η_ℓ/n) Σ_i (y_i - f_ℓ(x_i)) K(x_i, ·), f_0 = 0, for K = h̃ linear, ReLU, "
                "exp, softmax (normalised over the context keys) or any kernel; the prediction is -[Z_L]_{d+1,n+1}."),
-    checks={**{mode: _kernel_check(mode) for mode in EVIDENCE_PLAN}, "lemma": _lemma_every_activation},
+    checks={**{mode: _kernel_check(mode) for mode in EVIDENCE_PLAN}, "lemma": _lemma_every_activation,
+            **FGD_LIBRARY_CHECKS},
     falsifiers=FGD_FALSIFIERS,
     notes=("r_ℓ = -η_ℓ and the read-out sign -1 are derived in constructions/functional_gd.py.  The whole state and the "
            "prediction are compared.  Exact and symbolic evidence for exp, softmax and the user kernel is for the drawn "
@@ -584,7 +642,10 @@ register(Claim(
     id="fgd.multi_head", paper=replace(CHENG, where="§3–4 (multi-head attention)"), kind="identity",
     statement=("A layer of heads h with kernels K_h and value entries -η_{ℓ,h} is one functional-GD step (step 1) on the "
                "kernel Σ_h η_{ℓ,h} K_h (equal steps: η_ℓ times the sum of the kernels); L such layers are L steps."),
-    checks={mode: _multi_check(mode) for mode in ("float64", "mpmath", "rational", "prime-field", "symbolic")},
+    checks={**{mode: _multi_check(mode) for mode in ("float64", "mpmath", "rational", "prime-field", "symbolic")},
+            **{b: _library_check(b, lambda: [(" + ".join(k), _multi_spec(k, "float64", MULTI_MUTANTS))
+                                             for k in HEAD_SETS["float64"]], 3 if b == "torch" else 1)
+               for b in BACKENDS}},
     falsifiers=identity_falsifiers(_multi_spec(("linear", "free", "free-softmax"), mutant_list=MULTI_MUTANTS)),
     notes=("Heads of different activations in one layer use the engine's per-head score.  float64/mpmath: linear + exp "
            "and ReLU + softmax + the user kernel through the engine; exact/symbolic: drawn kernel matrices (one "

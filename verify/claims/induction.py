@@ -16,7 +16,7 @@ verify/algorithms/induction.py; construction and reference count the same.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any, Callable
 
@@ -36,7 +36,9 @@ from constructions.induction_head import (
     residual_predictions,
 )
 from verify.algorithms import induction as alg
+from verify.checks import Draw, IdentitySpec, Mutant
 from verify.registry import CheckResult, Claim, Context, Erratum, Falsifier, Paper, register
+from verify.torch_backend import NamedConstruction, register_construction, torch_checks
 
 NDL = Paper("E. Nichani, A. Damian, J. D. Lee", 2024, "How Transformers Learn Causal Structure with Gradient Descent",
             "2402.14735", "§3-4: the disentangled two-layer construction (CLAIMS.md §4)")
@@ -243,12 +245,113 @@ def _identity_falsifier(name: str, kind: str, salt: int) -> Falsifier:
     return Falsifier(name, descr, run)
 
 
+# ---------------------------------------------------------------------------
+# the constructions in PyTorch and TransformerLens (evidence "torch")
+# ---------------------------------------------------------------------------
+# Identity specs for the library checks of verify/torch_backend.py: the
+# library's float64 forward pass of the exported model against the plain
+# two-step algorithm (alg.reference_predictions, same β₁ and β₂), tolerance
+# from the running error bounds.  sizes: S (vocabulary), T (positions),
+# b1 (β₁; 0 = hard layer 1), b2 (β₂), roots (0: a Markov chain; 1: a random
+# single-parent DAG with roots).
+
+
+@dataclass
+class _Sequence:
+    g: CausalGraph
+    S: int
+    seq: np.ndarray
+    beta1: Any
+    beta2: Any
+
+
+def _sample_sequence(draw: Draw, sizes: dict[str, int]) -> _Sequence:
+    S, T = sizes["S"], sizes["T"]
+    g = markov_chain(T) if not sizes.get("roots") else alg.random_dag(draw.rng, T, 1, root_prob=0.25)
+    if g.non_roots().sum() == 0:
+        g = markov_chain(T)
+    pi = alg.dirichlet_transitions(draw.rng, S, g.k, alpha=0.5)
+    return _Sequence(g, S, alg.sample_sequence(draw.rng, g, pi, S), sizes["b1"] or None, sizes["b2"])
+
+
+def _reference_sequence(ar: Any, i: _Sequence) -> Any:
+    return alg.reference_predictions(ar, i.seq, i.g, i.S, i.beta2, i.beta1)
+
+
+def _spec_run(prompt: Callable[[_Sequence], Any], output: Callable[[Any, _Sequence], Any]) -> Callable[..., Any]:
+    return lambda ar, model, i: output(forward(ar, model, ar.array(prompt(i))), i)
+
+
+def _prev_mutant(name: str) -> Mutant:
+    def apply(model: Any, i: _Sequence) -> Any:
+        if name == "previous-token offset 2":
+            return previous_token_transformer(i.S, i.g.T, i.beta2, i.beta1, offset=2, mask_roots=True)
+        if name == "no causal mask":
+            return model.with_layers([replace(a, causal=False) for a in model.layers])
+        l1 = model.layers[1]
+        h = l1.heads[0]
+        W_K = np.roll(np.array(h.W_K, dtype=object), -(i.S + i.g.T), axis=1)  # prev block -> tok block
+        return model.with_layers([model.layers[0], replace(l1, heads=(replace(h, W_K=W_K),))])
+    descr = {"previous-token offset 2": "layer 0 attends to i − 2 (a wrong parent)",
+             "induction keys read the token": "K-composition missing: the induction head's W_K reads the token, not prev",
+             "no causal mask": "both heads attend to all positions"}[name]
+    return Mutant(name, descr, apply)
+
+
+PREV_TORCH_SPEC = IdentitySpec(
+    sample=_sample_sequence,
+    build=lambda i: previous_token_transformer(i.S, i.g.T, i.beta2, i.beta1),
+    run=_spec_run(lambda i: residual_embed(i.seq, i.S), lambda Z, i: residual_predictions(Z, i.S, i.g.T)),
+    reference=_reference_sequence,
+    sizes={"float64": [{"S": 2, "T": 6, "b1": 0, "b2": 3}, {"S": 3, "T": 9, "b1": 6, "b2": 4}]},
+    mutants=tuple(_prev_mutant(n) for n in ("previous-token offset 2", "induction keys read the token", "no causal mask")),
+    modes=("float64",), falsify_with="float64")
+
+
+def _mixture_mutant(name: str) -> Mutant:
+    return Mutant(name, {"wrong parent": "layer 1 built from a graph with one parent moved by one position",
+                         "wrong block of A2": "A⁽²⁾ reads the query's copied parent token instead of its own token",
+                         "no causal mask": "both layers attend to all positions"}[name],
+                  lambda model, i: _mutant_models(i.g, i.S, i.beta2, i.beta1)[name])
+
+
+MIXTURE_TORCH_SPEC = IdentitySpec(
+    sample=_sample_sequence,
+    build=lambda i: induction_transformer(i.g, i.S, i.beta2, i.beta1),
+    run=_spec_run(lambda i: embed(i.seq, i.S), lambda Z, i: predictions(Z, i.S, i.g)),
+    reference=_reference_sequence,
+    sizes={"float64": [{"S": 2, "T": 6, "b1": 0, "b2": 3, "roots": 0}, {"S": 3, "T": 8, "b1": 0, "b2": 5, "roots": 1},
+                       {"S": 2, "T": 7, "b1": 8, "b2": 3, "roots": 1}]},
+    mutants=tuple(_mixture_mutant(n) for n in ("wrong parent", "wrong block of A2", "no causal mask")),
+    modes=("float64",), falsify_with="float64")
+
+PREV_TORCH = torch_checks(PREV_TORCH_SPEC, lambda ar, i: ar.array(residual_embed(i.seq, i.S)), lens=True,
+                          output=lambda ar, Z, i: residual_predictions(Z, i.S, i.g.T))
+
+
+def _repeated_permutation(rng: np.random.Generator, S: int = 5, beta2: int = 8, beta1: int = 12) -> tuple[Any, np.ndarray]:
+    """The previous-token + induction head on a random permutation of the
+    vocabulary, twice: in the second half every token has one earlier
+    occurrence, and the head predicts the token that followed it."""
+    half = rng.permutation(S)
+    seq = np.concatenate([half, half])
+    return previous_token_transformer(S, 2 * S, beta2, beta1), residual_embed(seq, S).astype(np.float64)
+
+
+register_construction(NamedConstruction(
+    "induction_head", "Olsson et al.'s previous-token head + induction head (additive residual, softmax), "
+    "a random permutation repeated", _repeated_permutation))
+
+MIXTURE_TORCH = torch_checks(MIXTURE_TORCH_SPEC, lambda ar, i: ar.array(embed(i.seq, i.S)), lens=True,
+                             output=lambda ar, Z, i: predictions(Z, i.S, i.g))
+
+
 register(Claim(
     id="induction.mixture", paper=NDL, kind="identity",
     statement=("With layer 1 hard (β₁ = ∞), the token block of the layer-2 output at every query t is exactly "
                "(e^{β₂} Σ_{j∈M} e_{s_j} + Σ_{j∉M} e_{s_j}) / (m e^{β₂} + n), M the keys whose copied parent token equals "
                "the query token, n the other keys; keys = non-roots j ≤ t (the query itself included)."),
-    checks={"mpmath": _check_mixture_mp, "ball": _check_mixture_ball, "float64": _check_mixture_f64},
+    checks={"mpmath": _check_mixture_mp, "ball": _check_mixture_ball, "float64": _check_mixture_f64, **MIXTURE_TORCH},
     falsifiers=[_identity_falsifier(n, "chain", 11) for n in ("wrong parent", "wrong block of A2", "no causal mask")],
     notes=("Hard layer 1 is the β₁ → ∞ limit as a linear attention layer with the limiting pattern (exact weights). "
            "Checked at every query position of chains and single-parent DAGs with roots; β₂ up to 50, where float64 "
@@ -627,7 +730,7 @@ register(Claim(
                "by an induction head that K-composes with it (q = β₂ e_{s_t}, k = prev, OV copying the token into 'out') "
                "on one additive residual stream computes exactly the disentangled construction's prediction at every "
                "position; its weights export as W_Q, W_K, W_V, W_O per head."),
-    checks={"ball": _check_prev_identity, "export": _check_prev_export},
+    checks={"ball": _check_prev_identity, "export": _check_prev_export, **PREV_TORCH},
     falsifiers=[_prev_falsifier(n) for n in ("previous-token offset 2", "induction keys read the token", "no causal mask")],
     notes="Residual layout [tok (S) | pos (T) | prev (S) | out (S)]; roots (position 0) are masked as induction keys."))
 
