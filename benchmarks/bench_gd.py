@@ -34,7 +34,6 @@ from verify.algorithms.gradient_descent import gradient_descent  # noqa: E402
 from verify.checks import DyadicDraw, FieldDraw, bounded_comparison, exact_mismatches  # noqa: E402
 from verify.claims import gd  # noqa: E402
 
-
 CHUNK = 256  # prompts per batched check call (the score arrays stay in cache)
 
 

@@ -28,14 +28,13 @@ from __future__ import annotations
 
 import math
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
+import flint
 import mpmath
 import numpy as np
-
-import flint
 
 Scalar = Any
 Array = Any

@@ -18,13 +18,13 @@ float64 run, an exact rational run and a prime-field run are the *same* code.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any, Callable, Literal, Sequence, Union
 
 import numpy as np
 
-from constructions.arithmetic import Arithmetic, ArithmeticDomainError, ErrArray
+from constructions.arithmetic import Arithmetic, ErrArray
 
 ScoreName = Literal["linear", "relu", "exp", "softmax"]
 Kernel = Callable[[Arithmetic, Any, Any], Any]  # (ar, keys (.., dh, N), queries (.., dh, N)) -> (.., N, N)

@@ -120,7 +120,7 @@ def causal_graph(parents: Sequence[Any], k: int | None = None) -> CausalGraph:
     if len(parents) == 0:
         raise GraphError("a causal graph needs at least one position (got an empty parent list)")
     norm: list[tuple[int, ...]] = []
-    for j, p in enumerate(parents):
+    for p in parents:
         if p is None:
             tup: tuple[int, ...] = ()
         elif isinstance(p, (int, np.integer)):

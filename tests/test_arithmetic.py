@@ -3,11 +3,12 @@ where it should, and refuses what has no meaning in it."""
 
 from fractions import Fraction
 
+import flint
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
-import flint
 from constructions.arithmetic import (
     ArithmeticDomainError,
     Ball,

@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 
 from verify.__main__ import main
-from verify.registry import Claim, CheckResult, Falsifier, Paper
+from verify.registry import CheckResult, Claim, Context, Falsifier, Paper
 from verify.report import baseline_from, compare_with_baseline
-from verify.runner import exit_code, fold_status, run_claim
-from verify.registry import Context
+from verify.runner import exit_code, run_claim
 
 PAPER = Paper("A. Author", 2024, "T", "0000.00000", "Thm 1")
 

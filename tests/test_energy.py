@@ -10,9 +10,10 @@ from fractions import Fraction
 import flint
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from constructions.arithmetic import Float64, Float64Bounded, Rational
+from constructions.arithmetic import Float64, Float64Bounded, Rational, arb_precision
 from constructions.energy import (
     ConditionError,
     feedforward_layer,
@@ -27,7 +28,6 @@ from constructions.engine import PromptError, forward
 from verify.algorithms import energy as alg
 from verify.checks import DyadicDraw, bounded_comparison
 from verify.claims import energy as fam
-from constructions.arithmetic import arb_precision
 from verify.claims._certify import certify_le
 from verify.registry import Context, select
 

@@ -5,7 +5,8 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from constructions.arithmetic import ArithmeticDomainError, Float64, PrimeField, Rational
 from constructions.engine import (
@@ -114,7 +115,6 @@ def test_softmax_query_without_keys_is_an_error() -> None:
 
 
 def test_relu_in_a_prime_field_is_refused() -> None:
-    rng = np.random.default_rng(5)
     W = np.eye(2, dtype=int).astype(object)
     model = Transformer((Attention((Head(W, W, W),), "relu", np.ones(2, dtype=int)),), ("a", "b"))
     with pytest.raises(ArithmeticDomainError, match="ReLU"):

@@ -6,15 +6,16 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from constructions.arithmetic import Float64Bounded, Rational
 from constructions.engine import PromptError
-from constructions.gradient_descent import preconditioned_layer, relu_ridge_transformer, von_oswald_transformer
+from constructions.gradient_descent import preconditioned_layer, von_oswald_transformer
+from tests.strategies import regression_sizes
 from verify.checks import DyadicDraw, bounded_comparison, exact_mismatches
 from verify.claims import gd
 from verify.registry import Context
-from tests.strategies import regression_sizes
 
 SPECS = {
     "one_layer": gd.ONE_LAYER_SPEC,

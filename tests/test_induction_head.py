@@ -9,10 +9,11 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from constructions.arithmetic import Ball, Float64Bounded, Multiprecision, Rational
-from constructions.engine import Attention, Head, Transformer, forward
+from constructions.arithmetic import Ball, Multiprecision, Rational
+from constructions.engine import Attention, Head, forward
 from constructions.induction_head import (
     GraphError,
     SequenceError,
@@ -27,6 +28,7 @@ from constructions.induction_head import (
 )
 from verify.algorithms import induction as alg
 from verify.registry import Context, select
+
 
 @pytest.fixture(autouse=True)
 def _arb_precision():

@@ -9,7 +9,8 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import sympy
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from constructions.arithmetic import MERSENNE_61, Rational
 from verify.checks import schwartz_zippel_points
@@ -17,7 +18,7 @@ from verify.claims import gd
 from verify.evidence import strongest_evidence
 from verify.lemmas import fgd, newton
 from verify.lemmas.catalogue import lemmas
-from verify.lemmas.gd import X, XQ, Y, ahn_lemma, gd_step, lemma_falsifiers, von_oswald_lemma
+from verify.lemmas.gd import XQ, X, Y, ahn_lemma, gd_step, lemma_falsifiers, von_oswald_lemma
 from verify.lemmas.layers import N_SYM, KernelHead, NotABlockPattern, Parameters, read_matrix
 from verify.lemmas.lemma import lemma_check, prove
 from verify.lemmas.ncalgebra import ONE, Atom, Poly, ShapeError, evaluate, random_values
@@ -92,7 +93,7 @@ def test_normal_form_is_sound(w1, w2, seed):
     dims = {"d": 3, "n": 2}
     vals, subs = random_values(ATOMS, dims, np.random.default_rng(seed))
     polys = []
-    for letters, r, c in (w1, w2):
+    for letters, _r, _c in (w1, w2):
         p = None
         for a, t in letters:
             q = Poly.atom(a).T if t else Poly.atom(a)

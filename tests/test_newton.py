@@ -8,7 +8,8 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from constructions.arithmetic import Float64, PrimeField, Rational
 from constructions.engine import PromptError, forward
@@ -24,7 +25,6 @@ from constructions.newton import (
 )
 from verify.algorithms import newton as alg
 from verify.registry import Context, select
-
 
 # ---------------------------------------------------------------------------
 # strategies (each with a test of its promise below)

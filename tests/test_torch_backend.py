@@ -9,7 +9,8 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from constructions.arithmetic import Float64
 from constructions.engine import MLP, Attention, Head, PromptError, Transformer, context_mask, forward
@@ -330,7 +331,7 @@ def test_lens_runs_per_head_scores_and_kernels(claim_id):
 
 def test_heads_of_different_scores_in_one_layer_are_exported_per_head():
     torch_or_skip()
-    from constructions.functional_gd import multi_head_transformer, fgd_prompt
+    from constructions.functional_gd import fgd_prompt, multi_head_transformer
     rng = np.random.default_rng(2)
     model = multi_head_transformer(2, 3, [[Fraction(1, 4), Fraction(1, 8), Fraction(1, 2)]], ["linear", "relu", "softmax"])
     e = tb.export_transformer(model)

@@ -22,7 +22,6 @@ float64 and exact checks see the very same instance.
 
 from __future__ import annotations
 
-import itertools
 import traceback
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -35,7 +34,6 @@ from constructions.arithmetic import (
     Arithmetic,
     ArithmeticDomainError,
     ErrArray,
-    Float64,
     Float64Bounded,
     Multiprecision,
     PrimeField,

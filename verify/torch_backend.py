@@ -331,8 +331,8 @@ TORCH_KERNELS: dict[Callable[..., Any], Callable[[Any, Any], Any]] = {}
 def _torch_modules() -> Any:
     """Define the torch modules on first use (torch is an optional extra)."""
     import torch
-    from torch import nn
     import torch.nn.functional as F
+    from torch import nn
 
     def activate(score: Any, q: Any, k: Any, mask: Any) -> Any:
         """pattern[.., q, k] = a(S)·mask of one head (or a stack of heads of

@@ -13,7 +13,7 @@ rows i ≤ n (the context keys) are used.  Everything runs in any
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import mpmath
 import numpy as np

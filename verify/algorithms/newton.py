@@ -15,7 +15,6 @@ a negative iteration count.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -187,7 +186,7 @@ def newton_curve(X: np.ndarray, y: np.ndarray, alpha: float, k: int, strict: boo
     b = np.asarray(X, float).T @ np.asarray(y, float)
     M, errs = alpha * S, []
     with np.errstate(over="ignore", invalid="ignore"):
-        for j in range(k + 1):
+        for _ in range(k + 1):
             errs.append(float(np.linalg.norm(M @ b - w) / np.linalg.norm(w)))
             M = 2 * M - M @ S @ M
     return Curve("Newton", errs, status, note)

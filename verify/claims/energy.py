@@ -28,11 +28,10 @@ from dataclasses import replace
 from fractions import Fraction
 from typing import Any
 
+import flint
 import numpy as np
 
-import flint
-
-from constructions.arithmetic import Arithmetic, Ball, Float64, Rational
+from constructions.arithmetic import Arithmetic, Ball, Float64, Rational, arb_precision
 from constructions.energy import (
     ConditionError,
     feedforward_layer,
@@ -47,8 +46,17 @@ from constructions.energy import (
 from constructions.engine import forward
 from verify import mutants
 from verify.algorithms import energy as alg
-from verify.checks import DyadicDraw, Draw, IdentitySpec, Mutant, _guard, _rng, check_mpmath, identity_checks, identity_falsifiers
-from constructions.arithmetic import arb_precision
+from verify.checks import (
+    Draw,
+    DyadicDraw,
+    IdentitySpec,
+    Mutant,
+    _guard,
+    _rng,
+    check_mpmath,
+    identity_checks,
+    identity_falsifiers,
+)
 from verify.claims._certify import PRECISIONS, Tally, certify_le
 from verify.registry import CheckResult, Claim, Context, Erratum, Falsifier, Paper, register
 from verify.torch_backend import TORCH_KERNELS, torch_checks

@@ -52,7 +52,7 @@ from constructions.functional_gd import (
     functional_gd_transformer,
     multi_head_transformer,
 )
-from verify import mutants
+from verify import mutants, torch_backend
 from verify.algorithms import functional_gd as fgd
 from verify.checks import (
     Draw,
@@ -68,12 +68,11 @@ from verify.checks import (
     exact_mismatches,
     identity_falsifiers,
 )
-from verify.claims._regression import RegressionInstance, columns, draw_regression
+from verify.claims._regression import RegressionInstance, columns
 from verify.lemmas.fgd import functional_gd_lemma
 from verify.lemmas.layers import Parameters
 from verify.lemmas.lemma import lemma_check
 from verify.registry import CheckResult, Claim, Context, Erratum, Falsifier, Paper, register
-from verify import torch_backend
 from verify.torch_backend import BACKENDS, TORCH_KERNELS, torch_check
 
 CHENG = Paper("X. Cheng, Y. Chen, S. Sra", 2024,
@@ -261,7 +260,7 @@ def _kernel_check(mode: str) -> Callable[[Context], CheckResult]:
     def run(ctx: Context) -> CheckResult:
         parts = []
         for kernel, kind in EVIDENCE_PLAN[mode].items():
-            res = _guard(mode, _EVIDENCE[mode], lambda: _CHECKERS[mode](_spec(kind), ctx))
+            res = _guard(mode, _EVIDENCE[mode], lambda kind=kind: _CHECKERS[mode](_spec(kind), ctx))
             how = "drawn kernel values" if kind.startswith("free") else "engine activation"
             parts.append((f"{KIND_LABEL[kernel]} ({how})", res))
         return combine(mode, _EVIDENCE[mode], parts)
@@ -448,7 +447,7 @@ def _closed_spec(kind: str, mutant_list: Sequence[Mutant] = ()) -> IdentitySpec:
 
 def _closed_exact(mode: str) -> Callable[[Context], CheckResult]:
     def run(ctx: Context) -> CheckResult:
-        parts = [(f"{label} (drawn kernel values)", _guard(mode, _EVIDENCE[mode], lambda: _CHECKERS[mode](_closed_spec(kind), ctx)))
+        parts = [(f"{label} (drawn kernel values)", _guard(mode, _EVIDENCE[mode], lambda kind=kind: _CHECKERS[mode](_closed_spec(kind), ctx)))
                  for label, kind in (("any kernel", "free"), ("softmax", "free-softmax"))]
         return combine(mode, _EVIDENCE[mode], parts)
 
@@ -631,7 +630,7 @@ def _multi_check(mode: str) -> Callable[[Context], CheckResult]:
     sets = HEAD_SETS["float64" if mode in ("float64", "mpmath") else "exact"]
 
     def run(ctx: Context) -> CheckResult:
-        parts = [(" + ".join(kinds), _guard(mode, _EVIDENCE[mode], lambda: _CHECKERS[mode](_multi_spec(kinds), ctx)))
+        parts = [(" + ".join(kinds), _guard(mode, _EVIDENCE[mode], lambda kinds=kinds: _CHECKERS[mode](_multi_spec(kinds), ctx)))
                  for kinds in sets]
         return combine(mode, _EVIDENCE[mode], parts)
 

@@ -31,10 +31,10 @@ from constructions.gradient_descent import (
 from verify import mutants
 from verify.algorithms import gradient_descent as algorithms
 from verify.checks import Draw, IdentitySpec, Mutant, exact_mismatches, identity_checks, identity_falsifiers
+from verify.claims._regression import RegressionInstance, columns, draw_regression, labels_for, prompt
 from verify.lemmas.gd import ahn_lemma, lemma_falsifiers, von_oswald_lemma
 from verify.lemmas.lemma import guarded, lemma_check, prove
-from verify.claims._regression import RegressionInstance, columns, draw_regression, labels_for, prompt
-from verify.registry import CheckResult, Claim, Context, Erratum, Falsifier, Paper, register
+from verify.registry import CheckResult, Claim, Context, Erratum, Paper, register
 from verify.torch_backend import torch_checks
 
 VON_OSWALD = Paper("J. von Oswald, E. Niklasson, E. Randazzo, J. Sacramento, A. Mordvintsev, A. Zhmoginov, M. Vladymyrov",

@@ -23,7 +23,7 @@ from typing import Any, Callable
 import numpy as np
 
 from constructions.arithmetic import UNIT_ROUNDOFF_64, Ball, Float64Bounded, Multiprecision, Rational
-from constructions.engine import Attention, export_heads, forward
+from constructions.engine import export_heads, forward
 from constructions.induction_head import (
     CausalGraph,
     causal_graph,

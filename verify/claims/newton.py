@@ -26,10 +26,9 @@ from typing import Any, Callable
 import numpy as np
 
 from constructions.arithmetic import Arithmetic, PrimeField, Rational
-from constructions.engine import Attention, MLP, forward
+from constructions.engine import Attention, forward
 from constructions.newton import (
     inversion_prompt,
-    layer_count,
     linear_newton_step,
     linearise_relu_pairs,
     newton_prompt,
@@ -41,10 +40,10 @@ from verify import mutants
 from verify.algorithms import newton as algorithms
 from verify.checks import Draw, IdentitySpec, Mutant, _rng, exact_mismatches, identity_checks, identity_falsifiers
 from verify.claims._regression import RegressionInstance, columns, draw_regression
-from verify.torch_backend import torch_checks
 from verify.lemmas.lemma import lemma_check
 from verify.lemmas.newton import newton_layer_lemma
 from verify.registry import CheckResult, Claim, Context, Erratum, Falsifier, Paper, register
+from verify.torch_backend import torch_checks
 
 FU = Paper("D. Fu, T.-Q. Chen, R. Jia, V. Sharan", 2023,
            "Transformers Learn Higher-Order Optimization Methods for In-Context Learning: A Study with Linear Models "
@@ -705,8 +704,9 @@ def _convergence_figure(ctx: Context, outdir: Any) -> tuple[str, str] | None:
     except ImportError:
         return None
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from pathlib import Path
+
+    import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), sharey=True)
     for ax, (label, (X, y)) in zip(axes, _prompts(ctx).items()):
