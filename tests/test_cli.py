@@ -82,10 +82,13 @@ def test_baseline_comparison_flags_regressions() -> None:
 
 
 def test_report_is_byte_identical_for_the_same_seed(tmp_path: Path) -> None:
-    args = [sys.executable, "-m", "verify", "report", "--claim", "gd.one_layer,gd.preconditioned*", "--effort", "0.2"]
+    args = [sys.executable, "-m", "verify", "report", "--claim", "gd.one_layer,gd.preconditioned*,newton.convergence",
+            "--effort", "0.2"]
     subprocess.run(args + ["--out", str(tmp_path / "a")], check=True, capture_output=True)
     subprocess.run(args + ["--out", str(tmp_path / "b")], check=True, capture_output=True)
-    for name in ("REPORT.md", "results.json"):
-        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    names = ["REPORT.md", "results.json"]
+    names += [f"figures/{p.name}" for p in (tmp_path / "a" / "figures").glob("*")]  # with the plots extra
+    for name in names:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
     text = (tmp_path / "a" / "REPORT.md").read_text()
     assert "## Errata" in text and "arXiv:2306.00297" in text

@@ -126,11 +126,22 @@ def claim_section(r: ClaimResult, figures: dict[str, tuple[str, str]], tables: d
     return "\n".join(lines)
 
 
+def _deterministic_figures() -> None:
+    """matplotlib names SVG elements with a salted hash: fix the salt, so the
+    same figure is the same bytes (PNG metadata is dropped by each figure)."""
+    try:
+        import matplotlib
+    except ImportError:
+        return
+    matplotlib.rcParams["svg.hashsalt"] = "transformer-proofs"
+
+
 def write_report(results: list[ClaimResult], ctx: Context, outdir: Path, command: str) -> None:
     outdir.mkdir(parents=True, exist_ok=True)
     figdir = outdir / "figures"
     figures: dict[str, tuple[str, str]] = {}
     tables: dict[str, str] = {}
+    _deterministic_figures()
     for r in results:
         if r.claim.figure is not None:
             figdir.mkdir(exist_ok=True)
