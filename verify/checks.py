@@ -409,6 +409,17 @@ def identity_checks(spec: IdentitySpec) -> dict[str, Callable[[Context], CheckRe
     return checks
 
 
+def falsifier_from_check(name: str, description: str, check: Callable[[Context], CheckResult]) -> Falsifier:
+    """A mutant, given as a check already bound to it, is caught when that
+    check reports ``fails``; an erring check is not a catch."""
+
+    def run(ctx: Context) -> tuple[bool, str]:
+        res = _guard("falsifier", "", lambda: check(ctx))
+        return res.status == "fails", f"{res.mode} check: {res.status} ({res.detail[:300]})"
+
+    return Falsifier(name, description, run)
+
+
 def identity_falsifiers(spec: IdentitySpec) -> list[Falsifier]:
     """Each mutant is run through the ``falsify_with`` check; caught means the
     check reports ``fails`` (an error is not a catch)."""

@@ -66,6 +66,7 @@ from verify.checks import (
     check_rational,
     check_symbolic,
     exact_mismatches,
+    falsifier_from_check,
     identity_falsifiers,
 )
 from verify.claims._regression import RegressionInstance, columns
@@ -739,10 +740,7 @@ def _limit_run(ctx: Context, mutant: Mutant | None = None) -> CheckResult:
 
 
 def _limit_falsifier(m: Mutant) -> Falsifier:
-    def run(ctx: Context) -> tuple[bool, str]:
-        res = _guard("bound", "bound", lambda: _limit_run(Context(ctx.seed, 1.0), m))
-        return res.status == "fails", f"bound check: {res.status} ({res.detail})"
-    return Falsifier(m.name, m.description, run)
+    return falsifier_from_check(m.name, m.description, lambda ctx: _limit_run(Context(ctx.seed, 1.0), m))
 
 
 register(Claim(
@@ -906,10 +904,7 @@ def _matched_figure(ctx: Context, outdir: Any) -> tuple[str, str] | None:
 
 
 def _matched_falsifier(name: str, desc: str, gp_for: dict[str, str]) -> Falsifier:
-    def run(ctx: Context) -> tuple[bool, str]:
-        res = _guard("empirical", "empirical", lambda: _check_matched(Context(ctx.seed, ctx.effort), gp_for))
-        return res.status == "fails", f"empirical check: {res.status} ({res.detail[:300]})"
-    return Falsifier(name, desc, run)
+    return falsifier_from_check(name, desc, lambda ctx: _check_matched(Context(ctx.seed, ctx.effort), gp_for))
 
 
 register(Claim(

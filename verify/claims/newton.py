@@ -38,7 +38,16 @@ from constructions.newton import (
 )
 from verify import mutants
 from verify.algorithms import newton as algorithms
-from verify.checks import Draw, IdentitySpec, Mutant, _rng, exact_mismatches, identity_checks, identity_falsifiers
+from verify.checks import (
+    Draw,
+    IdentitySpec,
+    Mutant,
+    _rng,
+    exact_mismatches,
+    falsifier_from_check,
+    identity_checks,
+    identity_falsifiers,
+)
 from verify.claims._regression import RegressionInstance, columns, draw_regression
 from verify.lemmas.lemma import lemma_check
 from verify.lemmas.newton import newton_layer_lemma
@@ -504,10 +513,7 @@ def _check_expansion_matrix(ar: Arithmetic, ctx: Context, d: int, kmax: int) -> 
 
 
 def _expansion_falsifier(name: str, desc: str, fn: Callable[[], CheckResult]) -> Falsifier:
-    def run(ctx: Context) -> tuple[bool, str]:
-        res = fn()
-        return res.status == "fails", f"symbolic: {res.status} ({res.detail[:150]})"
-    return Falsifier(name, desc, run)
+    return falsifier_from_check(name, desc, lambda ctx: fn())
 
 
 register(Claim(
@@ -736,10 +742,7 @@ def _convergence_figure(ctx: Context, outdir: Any) -> tuple[str, str] | None:
 
 
 def _rate_falsifier(name: str, desc: str, **kw: Any) -> Falsifier:
-    def run(ctx: Context) -> tuple[bool, str]:
-        res = _rate_check(ctx, **kw)
-        return res.status == "fails", f"rate check: {res.status} ({res.detail[:160]})"
-    return Falsifier(name, desc, run)
+    return falsifier_from_check(name, desc, lambda ctx: _rate_check(ctx, **kw))
 
 
 register(Claim(
