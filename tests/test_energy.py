@@ -242,6 +242,7 @@ def test_family_checks_and_falsifiers() -> None:
 
 
 def test_figure_deterministic(tmp_path) -> None:
+    pytest.importorskip("matplotlib")  # the plots extra
     claim = select("energy.attention_mm")[0]
     name, _ = claim.figure(Context(0), tmp_path)
     first = (tmp_path / name).read_bytes()
