@@ -126,7 +126,9 @@ class SymbolDraw(Draw):
 
     kind = "symbolic"
 
-    def __init__(self, rng: np.random.Generator, bits: int = 6) -> None:
+    # 16-bit dyadic sample points: a nonzero score vanishes at one with
+    # probability about 2^-16, and check_symbolic redraws when it happens.
+    def __init__(self, rng: np.random.Generator, bits: int = 16) -> None:
         super().__init__(rng)
         self.names: list[str] = []
         self.point: dict[str, Fraction] = {}
@@ -369,14 +371,24 @@ def check_prime_field(spec: IdentitySpec, ctx: Context, mutant: Mutant | None = 
     return CheckResult("prime-field", "exact", count, 0.0, 0.0, "holds", detail, data=data)
 
 
+BOUNDARY_REDRAWS = 3  # sample points redrawn when one lies on a ReLU cell boundary
+
+
 def check_symbolic(spec: IdentitySpec, ctx: Context, mutant: Mutant | None = None) -> CheckResult:
     rng = _rng(ctx, "symbolic")
     count, cells = 0, False
     for sizes in spec.sizes["symbolic"]:
-        draw = SymbolDraw(rng)
-        inst = spec.sample(draw, sizes)
-        ar = draw.arithmetic()
-        observed, expected = spec.evaluate(ar, inst, mutant)
+        for attempt in range(BOUNDARY_REDRAWS + 1):
+            draw = SymbolDraw(rng)
+            inst = spec.sample(draw, sizes)
+            ar = draw.arithmetic()
+            try:
+                observed, expected = spec.evaluate(ar, inst, mutant)
+                break
+            except ArithmeticDomainError as exc:
+                # the sample point fell on a ReLU cell boundary: draw another cell
+                if "boundary" not in str(exc) or attempt == BOUNDARY_REDRAWS:
+                    raise
         count += 1
         bad = exact_mismatches(observed, expected)
         if bad:
