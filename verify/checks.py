@@ -402,6 +402,23 @@ def check_symbolic(spec: IdentitySpec, ctx: Context, mutant: Mutant | None = Non
                        f"model - reference == 0 as rational functions, {where} ({sizes_txt})")
 
 
+def printed_form_refuted(counterexample: str | None, restricted: IdentitySpec, ctx: Context,
+                         where: str) -> CheckResult:
+    """An erratum's check: the exact counterexample to the printed statement,
+    and the printed form confirmed exactly (rationals) on the restricted class
+    ``where`` it does hold, so the erratum is exactly that restriction."""
+    if counterexample is None:
+        return CheckResult("rational", "exact", 0, None, None, "fails",
+                           "no counterexample found: the printed statement may hold after all")
+    res = check_rational(restricted, ctx)
+    if res.status != "holds":
+        return CheckResult("rational", "exact", res.instances, res.max_error, 0.0, "fails",
+                           f"the printed form fails even {where}: " + res.detail)
+    return CheckResult("rational", "exact", 1 + res.instances, None, 0.0, "refuted",
+                       f"counterexample (exact): {counterexample}; the printed form holds exactly on "
+                       f"{res.instances} drawn instances {where}", data={"counterexample": counterexample})
+
+
 def identity_checks(spec: IdentitySpec) -> dict[str, Callable[[Context], CheckResult]]:
     makers: dict[str, tuple[str, Callable[[Context], CheckResult]]] = {
         "float64": ("numerical", lambda ctx: check_float64(spec, ctx)),

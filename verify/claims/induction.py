@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from fractions import Fraction
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
@@ -228,17 +228,27 @@ def _mutant_models(g: CausalGraph, S: int, beta2: Any, beta1: Any = None) -> dic
     return {"wrong parent": wrong_parent, "wrong block of A2": wrong_block, "no causal mask": no_causal}
 
 
+MUTANT_BETA2 = 3  # the falsifiers' layer-2 temperature: mismatches of order 1, far above arb radii
+
+
+@_at_prec
+def _certified_mismatch(items: Iterable[tuple[Any, int, np.ndarray]],
+                        predictions: Callable[[Any, int, np.ndarray, int], np.ndarray]) -> tuple[bool, str]:
+    """A mutant is caught when, on some drawn sequence, its predictions
+    certainly (arb) differ from the reference estimator's."""
+    for g, S, seq in items:
+        ref = alg.reference_predictions(BALL, seq, g, S, MUTANT_BETA2)
+        _, differ = _ball_gap(predictions(g, S, seq, MUTANT_BETA2), ref)
+        if differ:
+            return True, f"certified mismatch with the reference (arb) on seq={seq.tolist()}, parents={g.parents}"
+    return False, "no certified mismatch"
+
+
 def _identity_falsifier(name: str, kind: str, salt: int) -> Falsifier:
-    @_at_prec
     def run(ctx: Context) -> tuple[bool, str]:
-        for g, S, seq in _instances(_at_least_one(ctx), salt, kind, 3):
-            beta2 = 3
-            model = _mutant_models(g, S, beta2)[name]
-            ref = alg.reference_predictions(BALL, seq, g, S, beta2)
-            _, differ = _ball_gap(_engine(BALL, g, S, seq, beta2, model=model), ref)
-            if differ:
-                return True, f"certified mismatch with the reference (arb) on seq={seq.tolist()}, parents={g.parents}"
-        return False, "no certified mismatch"
+        return _certified_mismatch(
+            _instances(_at_least_one(ctx), salt, kind, 3),
+            lambda g, S, seq, beta2: _engine(BALL, g, S, seq, beta2, model=_mutant_models(g, S, beta2)[name]))
     descr = {"wrong parent": "layer 1 built from a graph with one parent moved by one position",
              "wrong block of A2": "A⁽²⁾ on (query's copied parent token, key's copied parent token) instead of the query's own token",
              "no causal mask": "both layers attend to all positions"}[name]
@@ -697,31 +707,19 @@ def _check_prev_export(ctx: Context) -> CheckResult:
 
 
 def _prev_falsifier(name: str) -> Falsifier:
-    @_at_prec
+    """The additive induction head's mutants (shared with its library checks),
+    caught by a certified mismatch with the reference estimator."""
+    mutant = _prev_mutant(name)
+
+    def predictions(g: Any, S: int, seq: np.ndarray, beta2: int) -> np.ndarray:
+        inst = _Sequence(g, S, seq, None, beta2)  # hard layer 1
+        model = mutant.apply(previous_token_transformer(S, g.T, beta2, None), inst)
+        return residual_predictions(forward(BALL, model, residual_embed(seq, S)), S, g.T)
+
     def run(ctx: Context) -> tuple[bool, str]:
-        for g, S, seq in _chain_items(_at_least_one(ctx), 17):
-            beta2 = 3
-            if name == "previous-token offset 2":
-                model = previous_token_transformer(S, g.T, beta2, None, offset=2, mask_roots=True)
-            else:
-                model = previous_token_transformer(S, g.T, beta2, None)
-                l1 = model.layers[1]
-                h = l1.heads[0]
-                if name == "induction keys read the token":
-                    W_K = np.array(h.W_K, dtype=object)
-                    W_K = np.roll(W_K, -(S + g.T), axis=1)  # prev block -> tok block
-                    model = model.with_layers([model.layers[0], replace(l1, heads=(replace(h, W_K=W_K),))])
-                else:
-                    model = model.with_layers([replace(a, causal=False) for a in model.layers])
-            add = residual_predictions(forward(BALL, model, residual_embed(seq, S)), S, g.T)
-            _, differ = _ball_gap(add, alg.reference_predictions(BALL, seq, g, S, beta2))
-            if differ:
-                return True, f"certified mismatch with the reference on seq={seq.tolist()}"
-        return False, "no certified mismatch"
-    descr = {"previous-token offset 2": "layer 0 attends to i − 2 (a wrong parent)",
-             "induction keys read the token": "K-composition missing: the induction head's W_K reads the token, not prev",
-             "no causal mask": "both heads attend to all positions"}[name]
-    return Falsifier(name, descr, run)
+        return _certified_mismatch(_chain_items(_at_least_one(ctx), 17), predictions)
+
+    return Falsifier(name, mutant.description, run)
 
 
 register(Claim(
