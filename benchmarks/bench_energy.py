@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from verify.registry import Context, select  # noqa: E402
+from transformer_proofs.verify.registry import Context, select  # noqa: E402
 
 
 def main(effort: float) -> None:

@@ -27,12 +27,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from constructions.arithmetic import Float64, Float64Bounded, PrimeField, Rational  # noqa: E402
-from constructions.engine import forward, regression_prompt  # noqa: E402
-from constructions.gradient_descent import von_oswald_transformer  # noqa: E402
-from verify.algorithms.gradient_descent import gradient_descent  # noqa: E402
-from verify.checks import DyadicDraw, FieldDraw, bounded_comparison, exact_mismatches  # noqa: E402
-from verify.claims import gd  # noqa: E402
+from transformer_proofs.constructions.arithmetic import Float64, Float64Bounded, PrimeField, Rational  # noqa: E402
+from transformer_proofs.constructions.engine import forward, regression_prompt  # noqa: E402
+from transformer_proofs.constructions.gradient_descent import von_oswald_transformer  # noqa: E402
+from transformer_proofs.verify.algorithms.gradient_descent import gradient_descent  # noqa: E402
+from transformer_proofs.verify.checks import DyadicDraw, FieldDraw, bounded_comparison, exact_mismatches  # noqa: E402
+from transformer_proofs.verify.claims import gd  # noqa: E402
 
 CHUNK = 256  # prompts per batched check call (the score arrays stay in cache)
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 import sys
 import time
 
-from verify.lemmas.catalogue import lemmas
-from verify.lemmas.lemma import prove
-from verify.registry import Context, select
-from verify.runner import run_all
+from transformer_proofs.verify.lemmas.catalogue import lemmas
+from transformer_proofs.verify.lemmas.lemma import prove
+from transformer_proofs.verify.registry import Context, select
+from transformer_proofs.verify.runner import run_all
 
 LEMMA_LIMIT_S = 10.0
 PASS_LIMIT_S = 60.0

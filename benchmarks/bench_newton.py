@@ -14,11 +14,10 @@ from fractions import Fraction
 
 import numpy as np
 from tabulate import tabulate
-
-from constructions.arithmetic import PrimeField, Rational
-from constructions.engine import forward
-from constructions.newton import linearise_relu_pairs, newton_prompt, newton_transformer
-from verify.algorithms.newton import newton_prediction
+from transformer_proofs.constructions.arithmetic import PrimeField, Rational
+from transformer_proofs.constructions.engine import forward
+from transformer_proofs.constructions.newton import linearise_relu_pairs, newton_prompt, newton_transformer
+from transformer_proofs.verify.algorithms.newton import newton_prediction
 
 
 def _dyadic(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:

@@ -45,9 +45,8 @@ from fractions import Fraction
 from typing import Any
 
 import numpy as np
-
-from constructions.arithmetic import Arithmetic, Rational
-from constructions.engine import MLP, Attention, Head, PromptError, Transformer
+from transformer_proofs.constructions.arithmetic import Arithmetic, Rational
+from transformer_proofs.constructions.engine import MLP, Attention, Head, PromptError, Transformer
 
 
 class ConditionError(ValueError):

@@ -23,8 +23,7 @@ from fractions import Fraction
 from typing import Any, Callable, Literal, Sequence, Union
 
 import numpy as np
-
-from constructions.arithmetic import Arithmetic, ErrArray
+from transformer_proofs.constructions.arithmetic import Arithmetic, ErrArray
 
 ScoreName = Literal["linear", "relu", "exp", "softmax"]
 Kernel = Callable[[Arithmetic, Any, Any], Any]  # (ar, keys (.., dh, N), queries (.., dh, N)) -> (.., N, N)

@@ -54,9 +54,8 @@ from fractions import Fraction
 from typing import Any, Callable, Sequence, Union
 
 import numpy as np
-
-from constructions.arithmetic import Arithmetic
-from constructions.engine import (
+from transformer_proofs.constructions.arithmetic import Arithmetic
+from transformer_proofs.constructions.engine import (
     SCORES,
     Attention,
     Head,

@@ -24,8 +24,7 @@ from fractions import Fraction
 from typing import Any, Sequence
 
 import numpy as np
-
-from constructions.engine import Attention, Head, PromptError, Readout, Transformer, context_mask
+from transformer_proofs.constructions.engine import Attention, Head, PromptError, Readout, Transformer, context_mask
 
 
 def _zeros(r: int, c: int) -> np.ndarray:

@@ -47,8 +47,7 @@ from fractions import Fraction
 from typing import Any, Sequence
 
 import numpy as np
-
-from constructions.engine import Attention, Head, PromptError, Transformer
+from transformer_proofs.constructions.engine import Attention, Head, PromptError, Transformer
 
 Number = Any  # int | Fraction (exact weights)
 

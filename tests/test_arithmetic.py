@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-from constructions.arithmetic import (
+from transformer_proofs.constructions.arithmetic import (
     ArithmeticDomainError,
     Ball,
     ErrArray,
@@ -21,6 +20,7 @@ from constructions.arithmetic import (
     Sym,
     Symbolic,
 )
+
 from tests.strategies import dyadic_array
 
 
@@ -133,7 +133,7 @@ def test_float64_softmax_shift_ignores_masked_keys() -> None:
 def test_ball_forward_runs_every_operator_at_the_ball_precision() -> None:
     """Softmax attention divides and adds arb arrays with plain operators: the
     engine enters Ball.working_precision, so radii stay near 2^-prec, not 2^-53."""
-    from constructions.engine import Attention, Head, Transformer, forward
+    from transformer_proofs.constructions.engine import Attention, Head, Transformer, forward
 
     W = np.eye(2, dtype=int).astype(object)
     model = Transformer((Attention((Head(W, W, W),), "softmax", np.ones(3, dtype=int)),), ("a", "b"))

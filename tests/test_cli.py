@@ -7,11 +7,10 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from verify.__main__ import main
-from verify.registry import CheckResult, Claim, Context, Falsifier, Paper
-from verify.report import baseline_from, compare_with_baseline
-from verify.runner import exit_code, run_claim
+from transformer_proofs.verify.cli import main
+from transformer_proofs.verify.registry import CheckResult, Claim, Context, Falsifier, Paper
+from transformer_proofs.verify.report import baseline_from, compare_with_baseline
+from transformer_proofs.verify.runner import exit_code, run_claim
 
 PAPER = Paper("A. Author", 2024, "T", "0000.00000", "Thm 1")
 

@@ -12,9 +12,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from constructions.arithmetic import Float64, Float64Bounded, Rational, arb_precision
-from constructions.energy import (
+from transformer_proofs.constructions.arithmetic import Float64, Float64Bounded, Rational, arb_precision
+from transformer_proofs.constructions.energy import (
     ConditionError,
     feedforward_layer,
     feedforward_stack,
@@ -24,12 +23,12 @@ from constructions.energy import (
     mm_attention_stack,
     spectrum_report,
 )
-from constructions.engine import PromptError, forward
-from verify.algorithms import energy as alg
-from verify.checks import DyadicDraw, bounded_comparison
-from verify.claims import energy as fam
-from verify.claims._certify import certify_le
-from verify.registry import Context, select
+from transformer_proofs.constructions.engine import PromptError, forward
+from transformer_proofs.verify.algorithms import energy as alg
+from transformer_proofs.verify.checks import DyadicDraw, bounded_comparison
+from transformer_proofs.verify.claims import energy as fam
+from transformer_proofs.verify.claims._certify import certify_le
+from transformer_proofs.verify.registry import Context, select
 
 # ---------------------------------------------------------------------------
 # strategies (each with a test of its promise)

@@ -7,9 +7,8 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-from constructions.arithmetic import ArithmeticDomainError, Float64, PrimeField, Rational
-from constructions.engine import (
+from transformer_proofs.constructions.arithmetic import ArithmeticDomainError, Float64, PrimeField, Rational
+from transformer_proofs.constructions.engine import (
     MLP,
     Attention,
     Head,

@@ -9,10 +9,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from constructions.arithmetic import Float64Bounded, Rational
-from constructions.engine import PromptError, forward, read_out
-from constructions.functional_gd import (
+from transformer_proofs.constructions.arithmetic import Float64Bounded, Rational
+from transformer_proofs.constructions.engine import PromptError, forward, read_out
+from transformer_proofs.constructions.functional_gd import (
     READOUT_SIGN,
     context_normalised,
     fgd_layer,
@@ -21,11 +20,12 @@ from constructions.functional_gd import (
     multi_head_layer,
     value_entry,
 )
+from transformer_proofs.verify.algorithms import functional_gd as fgd
+from transformer_proofs.verify.checks import ErrArray, bounded_comparison, exact_mismatches
+from transformer_proofs.verify.claims import fgd as claims
+from transformer_proofs.verify.registry import Context, select
+
 from tests.strategies import dyadic_array, step_size
-from verify.algorithms import functional_gd as fgd
-from verify.checks import ErrArray, bounded_comparison, exact_mismatches
-from verify.claims import fgd as claims
-from verify.registry import Context, select
 
 
 @st.composite

@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from transformer_proofs.constructions.arithmetic import Float64Bounded, Rational
+from transformer_proofs.constructions.engine import PromptError
+from transformer_proofs.constructions.gradient_descent import preconditioned_layer, von_oswald_transformer
+from transformer_proofs.verify.checks import DyadicDraw, bounded_comparison, exact_mismatches
+from transformer_proofs.verify.claims import gd
+from transformer_proofs.verify.registry import Context
 
-from constructions.arithmetic import Float64Bounded, Rational
-from constructions.engine import PromptError
-from constructions.gradient_descent import preconditioned_layer, von_oswald_transformer
 from tests.strategies import regression_sizes
-from verify.checks import DyadicDraw, bounded_comparison, exact_mismatches
-from verify.claims import gd
-from verify.registry import Context
 
 SPECS = {
     "one_layer": gd.ONE_LAYER_SPEC,
@@ -58,7 +58,7 @@ def test_every_mutant_is_rejected(name: str) -> None:
 
 
 def test_printed_preconditioned_lemma_is_refuted_and_corrected_holds() -> None:
-    from verify.registry import select
+    from transformer_proofs.verify.registry import select
 
     (printed,) = select("gd.preconditioned_printed")
     res = printed.checks["rational"](Context(0))

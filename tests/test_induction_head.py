@@ -11,10 +11,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from constructions.arithmetic import Ball, Multiprecision, Rational
-from constructions.engine import Attention, Head, forward
-from constructions.induction_head import (
+from transformer_proofs.constructions.arithmetic import Ball, Multiprecision, Rational
+from transformer_proofs.constructions.engine import Attention, Head, forward
+from transformer_proofs.constructions.induction_head import (
     GraphError,
     SequenceError,
     causal_graph,
@@ -26,15 +25,15 @@ from constructions.induction_head import (
     residual_embed,
     residual_predictions,
 )
-from verify.algorithms import induction as alg
-from verify.registry import Context, select
+from transformer_proofs.verify.algorithms import induction as alg
+from transformer_proofs.verify.registry import Context, select
 
 
 @pytest.fixture(autouse=True)
 def _arb_precision():
     """Tests also call the reference algorithms outside the engine and the
     checkers, which enter Ball.working_precision themselves: pin it here."""
-    from constructions.arithmetic import arb_precision
+    from transformer_proofs.constructions.arithmetic import arb_precision
 
     with arb_precision(160):
         yield

@@ -11,18 +11,17 @@ import pytest
 import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from constructions.arithmetic import MERSENNE_61, Rational
-from verify.checks import schwartz_zippel_points
-from verify.claims import gd
-from verify.evidence import strongest_evidence
-from verify.lemmas import fgd, newton
-from verify.lemmas.catalogue import lemmas
-from verify.lemmas.gd import XQ, X, Y, ahn_lemma, gd_step, lemma_falsifiers, von_oswald_lemma
-from verify.lemmas.layers import N_SYM, KernelHead, NotABlockPattern, Parameters, read_matrix
-from verify.lemmas.lemma import lemma_check, prove
-from verify.lemmas.ncalgebra import ONE, Atom, Poly, ShapeError, evaluate, random_values
-from verify.registry import CheckResult, Context
+from transformer_proofs.constructions.arithmetic import MERSENNE_61, Rational
+from transformer_proofs.verify.checks import schwartz_zippel_points
+from transformer_proofs.verify.claims import gd
+from transformer_proofs.verify.evidence import strongest_evidence
+from transformer_proofs.verify.lemmas import fgd, newton
+from transformer_proofs.verify.lemmas.catalogue import lemmas
+from transformer_proofs.verify.lemmas.gd import XQ, X, Y, ahn_lemma, gd_step, lemma_falsifiers, von_oswald_lemma
+from transformer_proofs.verify.lemmas.layers import N_SYM, KernelHead, NotABlockPattern, Parameters, read_matrix
+from transformer_proofs.verify.lemmas.lemma import lemma_check, prove
+from transformer_proofs.verify.lemmas.ncalgebra import ONE, Atom, Poly, ShapeError, evaluate, random_values
+from transformer_proofs.verify.registry import CheckResult, Context
 
 CTX = Context(0)
 
@@ -129,7 +128,7 @@ def test_reader_rejects_a_non_block_pattern():
 
 
 def test_gd_step_matches_reference_algorithm():
-    from verify.algorithms.gradient_descent import gradient_descent
+    from transformer_proofs.verify.algorithms.gradient_descent import gradient_descent
 
     dims = {"d": 2, "n": 3}
     rng = np.random.default_rng(1)
@@ -185,7 +184,7 @@ def test_lemma_check_reports_all_sizes_and_induction():
 
 
 def test_registered_claims_carry_the_lemma():
-    from verify.registry import select
+    from transformer_proofs.verify.registry import select
 
     for c in select("gd.one_layer,gd.multi_layer,gd.preconditioned"):
         assert c.checks["lemma"](CTX).status == "holds"
@@ -249,7 +248,7 @@ def test_schwartz_zippel_rejects_useless_degree():
 
 
 def test_prime_field_check_states_its_bound():
-    from verify.checks import check_prime_field
+    from transformer_proofs.verify.checks import check_prime_field
 
     res = check_prime_field(gd.ONE_LAYER_SPEC, CTX)
     assert res.status == "holds" and "< 2^-64" in res.detail and res.data["schwartz_zippel"] < 2.0**-64
@@ -276,8 +275,8 @@ def test_strongest_evidence_order():
 
 def _fgd_engine_layers(score, r_sign=-1, mask_query=True):
     """Engine layers as the fgd construction would build them (A = 0, B = C = I)."""
-    from constructions.arithmetic import Sym
-    from constructions.engine import Attention, Head, context_mask
+    from transformer_proofs.constructions.arithmetic import Sym
+    from transformer_proofs.constructions.engine import Attention, Head, context_mask
 
     def build(sizes):
         d, n = sizes["d"], sizes["n"]
@@ -308,7 +307,7 @@ def test_fgd_engine_mutants_break_the_lemma(kw):
 
 def _newton_engine_layers(v2_sign, L=2):
     """Engine layers as transcribed in CLAIMS.md §2: two ReLU heads, then h + J h."""
-    from constructions.engine import MLP, Attention, Head, context_mask
+    from transformer_proofs.constructions.engine import MLP, Attention, Head, context_mask
 
     def build(sizes):
         d, n = sizes["d"], sizes["n"]
@@ -331,7 +330,7 @@ def test_newton_lemma_reads_engine_layers():
 
 
 def test_reader_turns_numbers_into_functions_of_n():
-    from verify.lemmas.layers import unify_coefficient
+    from transformer_proofs.verify.lemmas.layers import unify_coefficient
 
     assert unify_coefficient([sympy.Rational(-3, 2), -2, -3], [3, 4, 6]) == -N_SYM / 2
     assert unify_coefficient([sympy.Rational(1, 3), sympy.Rational(1, 4)], [3, 4]) == 1 / N_SYM

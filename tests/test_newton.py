@@ -10,10 +10,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from constructions.arithmetic import Float64, PrimeField, Rational
-from constructions.engine import PromptError, forward
-from constructions.newton import (
+from transformer_proofs.constructions.arithmetic import Float64, PrimeField, Rational
+from transformer_proofs.constructions.engine import PromptError, forward
+from transformer_proofs.constructions.newton import (
     inversion_prompt,
     layer_count,
     linear_newton_step,
@@ -23,8 +22,8 @@ from constructions.newton import (
     printed_init_layer,
     printed_newton_layer,
 )
-from verify.algorithms import newton as alg
-from verify.registry import Context, select
+from transformer_proofs.verify.algorithms import newton as alg
+from transformer_proofs.verify.registry import Context, select
 
 # ---------------------------------------------------------------------------
 # strategies (each with a test of its promise below)

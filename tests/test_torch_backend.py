@@ -11,12 +11,19 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from constructions.arithmetic import Float64
-from constructions.engine import MLP, Attention, Head, PromptError, Transformer, context_mask, forward
-from constructions.gradient_descent import relu_ridge_transformer, von_oswald_transformer
-from verify import torch_backend as tb
-from verify.registry import Context, select
+from transformer_proofs.constructions.arithmetic import Float64
+from transformer_proofs.constructions.engine import (
+    MLP,
+    Attention,
+    Head,
+    PromptError,
+    Transformer,
+    context_mask,
+    forward,
+)
+from transformer_proofs.constructions.gradient_descent import relu_ridge_transformer, von_oswald_transformer
+from transformer_proofs.verify import torch_backend as tb
+from transformer_proofs.verify.registry import Context, select
 
 SETTINGS = settings(max_examples=8, deadline=None)
 
@@ -162,7 +169,7 @@ def test_bad_inputs_are_named():
     with pytest.raises(PromptError, match="n_tokens"):
         tb.export_transformer(model.with_layers([]))
     with pytest.raises(PromptError, match="symbols|numeric"):
-        from constructions.arithmetic import Sym
+        from transformer_proofs.constructions.arithmetic import Sym
         tb.export_transformer(von_oswald_transformer(1, 2, [Sym("eta")]))
     with pytest.raises(ValueError, match="backend"):
         tb.torch_check(None, None, backend="jax")
@@ -331,7 +338,7 @@ def test_lens_runs_per_head_scores_and_kernels(claim_id):
 
 def test_heads_of_different_scores_in_one_layer_are_exported_per_head():
     torch_or_skip()
-    from constructions.functional_gd import fgd_prompt, multi_head_transformer
+    from transformer_proofs.constructions.functional_gd import fgd_prompt, multi_head_transformer
     rng = np.random.default_rng(2)
     model = multi_head_transformer(2, 3, [[Fraction(1, 4), Fraction(1, 8), Fraction(1, 2)]], ["linear", "relu", "softmax"])
     e = tb.export_transformer(model)

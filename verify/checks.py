@@ -28,8 +28,7 @@ from fractions import Fraction
 from typing import Any, Callable, Sequence
 
 import numpy as np
-
-from constructions.arithmetic import (
+from transformer_proofs.constructions.arithmetic import (
     UNIT_ROUNDOFF_64,
     Arithmetic,
     ArithmeticDomainError,
@@ -42,7 +41,7 @@ from constructions.arithmetic import (
     Symbolic,
     _object_array,
 )
-from verify.registry import CheckResult, Context, Falsifier
+from transformer_proofs.verify.registry import CheckResult, Context, Falsifier
 
 # ---------------------------------------------------------------------------
 # draws

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from verify.registry import EVIDENCE_STRENGTH, CheckResult
+from transformer_proofs.verify.registry import EVIDENCE_STRENGTH, CheckResult
 
 PASSED = ("holds", "refuted")
 

@@ -10,8 +10,7 @@ from fractions import Fraction
 from typing import Any, Callable
 
 import numpy as np
-
-from constructions.engine import Attention, Head, Transformer
+from transformer_proofs.constructions.engine import Attention, Head, Transformer
 
 
 def map_attention(model: Transformer, fn: Callable[[Attention], Attention], only: int | None = None) -> Transformer:

@@ -147,11 +147,11 @@ def register(claim: Claim) -> Claim:
 
 
 def _import_families() -> None:
-    import verify.claims as pkg
+    import transformer_proofs.verify.claims as pkg
 
     for mod in sorted(m.name for m in pkgutil.iter_modules(pkg.__path__)):
         if not mod.startswith("_"):
-            importlib.import_module(f"verify.claims.{mod}")
+            importlib.import_module(f"transformer_proofs.verify.claims.{mod}")
 
 
 def all_claims() -> list[Claim]:

@@ -14,9 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from tabulate import tabulate
-
-from verify.registry import Context
-from verify.runner import ClaimResult
+from transformer_proofs.verify.registry import Context
+from transformer_proofs.verify.runner import ClaimResult
 
 EVIDENCE_WORDS = {
     "numerical": "numerical (float64, derived running-error tolerance)",

@@ -19,8 +19,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from verify.evidence import strongest_evidence
-from verify.registry import CheckResult, Claim, Context
+from transformer_proofs.verify.evidence import strongest_evidence
+from transformer_proofs.verify.registry import CheckResult, Claim, Context
 
 
 @dataclass

@@ -65,9 +65,16 @@ from fractions import Fraction
 from typing import Any, Callable, Sequence
 
 import numpy as np
-
-from constructions.arithmetic import ErrArray, Float64, Float64Bounded
-from constructions.engine import MLP, Attention, PromptError, Transformer, attention_mask, forward, head_score
+from transformer_proofs.constructions.arithmetic import ErrArray, Float64, Float64Bounded
+from transformer_proofs.constructions.engine import (
+    MLP,
+    Attention,
+    PromptError,
+    Transformer,
+    attention_mask,
+    forward,
+    head_score,
+)
 
 TORCH_ORDER_FACTOR = 4  # see the module docstring: the library's different summation order and association
 
@@ -658,7 +665,7 @@ def build_named(name: str, seed: int = 0) -> tuple[Transformer, np.ndarray]:
     """Build a registered construction and its prompt (the claim families
     register theirs, e.g. ``"induction_head"`` in verify/claims/induction.py)."""
     if name not in CONSTRUCTIONS:
-        from verify.registry import all_claims
+        from transformer_proofs.verify.registry import all_claims
 
         all_claims()  # imports every family, which registers its constructions
     if name not in CONSTRUCTIONS:
@@ -731,8 +738,8 @@ class LibraryCheck:
 
     # the check --------------------------------------------------------------
     def __call__(self, ctx: Any) -> Any:
-        from verify.checks import DyadicDraw, _guard, _rng, _sizes_str
-        from verify.registry import CheckResult
+        from transformer_proofs.verify.checks import DyadicDraw, _guard, _rng, _sizes_str
+        from transformer_proofs.verify.registry import CheckResult
 
         missing = torch_missing() if self.backend == "torch" else lens_missing()
         if missing:

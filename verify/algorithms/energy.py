@@ -19,8 +19,14 @@ from fractions import Fraction
 from typing import Any
 
 import numpy as np
-
-from constructions.arithmetic import Arithmetic, Ball, Float64, Float64Bounded, Multiprecision, _object_array
+from transformer_proofs.constructions.arithmetic import (
+    Arithmetic,
+    Ball,
+    Float64,
+    Float64Bounded,
+    Multiprecision,
+    _object_array,
+)
 
 
 def log(ar: Arithmetic, a: Any) -> Any:

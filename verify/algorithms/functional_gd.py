@@ -17,9 +17,8 @@ from typing import Any, Sequence
 
 import mpmath
 import numpy as np
-
-from constructions.arithmetic import Arithmetic
-from constructions.engine import PromptError
+from transformer_proofs.constructions.arithmetic import Arithmetic
+from transformer_proofs.constructions.engine import PromptError
 
 
 class KernelNotPositiveDefinite(ValueError):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any, Sequence
 
-from constructions.arithmetic import Arithmetic
+from transformer_proofs.constructions.arithmetic import Arithmetic
 
 
 def least_squares_gradient(ar: Arithmetic, X: Any, y: Any, w: Any) -> Any:

@@ -24,9 +24,8 @@ from fractions import Fraction
 from typing import Any, Sequence
 
 import numpy as np
-
-from constructions.arithmetic import Arithmetic, ErrArray, _object_array
-from constructions.induction_head import CausalGraph, GraphError, causal_graph, check_sequence
+from transformer_proofs.constructions.arithmetic import Arithmetic, ErrArray, _object_array
+from transformer_proofs.constructions.induction_head import CausalGraph, GraphError, causal_graph, check_sequence
 
 # ---------------------------------------------------------------------------
 # sampler

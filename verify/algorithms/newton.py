@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-
-from constructions.arithmetic import Arithmetic
+from transformer_proofs.constructions.arithmetic import Arithmetic
 
 
 class StepSizeError(ValueError):

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-from constructions.arithmetic import arb_precision
+from transformer_proofs.constructions.arithmetic import arb_precision
 
 PRECISIONS = (128, 512, 2048)
 

@@ -6,9 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-
-from constructions.arithmetic import Arithmetic
-from verify.checks import Draw
+from transformer_proofs.constructions.arithmetic import Arithmetic
+from transformer_proofs.verify.checks import Draw
 
 
 @dataclass

@@ -30,9 +30,8 @@ from typing import Any
 
 import flint
 import numpy as np
-
-from constructions.arithmetic import Arithmetic, Ball, Float64, Rational, arb_precision
-from constructions.energy import (
+from transformer_proofs.constructions.arithmetic import Arithmetic, Ball, Float64, Rational, arb_precision
+from transformer_proofs.constructions.energy import (
     ConditionError,
     feedforward_layer,
     feedforward_stack,
@@ -43,10 +42,10 @@ from constructions.energy import (
     last_block,
     mm_attention_stack,
 )
-from constructions.engine import forward
-from verify import mutants
-from verify.algorithms import energy as alg
-from verify.checks import (
+from transformer_proofs.constructions.engine import forward
+from transformer_proofs.verify import mutants
+from transformer_proofs.verify.algorithms import energy as alg
+from transformer_proofs.verify.checks import (
     Draw,
     DyadicDraw,
     IdentitySpec,
@@ -57,9 +56,9 @@ from verify.checks import (
     identity_checks,
     identity_falsifiers,
 )
-from verify.claims._certify import PRECISIONS, Tally, certify_le
-from verify.registry import CheckResult, Claim, Context, Erratum, Falsifier, Paper, register
-from verify.torch_backend import TORCH_KERNELS, torch_checks
+from transformer_proofs.verify.claims._certify import PRECISIONS, Tally, certify_le
+from transformer_proofs.verify.registry import CheckResult, Claim, Context, Erratum, Falsifier, Paper, register
+from transformer_proofs.verify.torch_backend import TORCH_KERNELS, torch_checks
 
 YANG = Paper("Y. Yang, Z. Huang, D. Wipf", 2022, "Transformers from an Optimization Perspective", "2205.13891",
              "energy E_1 with ρ(z) = −e^{−z}, its MM step, and the ReLU layer as a proximal step (CLAIMS.md §5)")

@@ -34,8 +34,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 import sympy
-
-from constructions.arithmetic import (
+from transformer_proofs.constructions.arithmetic import (
     Arithmetic,
     Ball,
     ErrArray,
@@ -45,16 +44,16 @@ from constructions.arithmetic import (
     Rational,
     Sym,
 )
-from constructions.engine import PromptError, forward, read_out
-from constructions.functional_gd import (
+from transformer_proofs.constructions.engine import PromptError, forward, read_out
+from transformer_proofs.constructions.functional_gd import (
     context_normalised,
     fgd_prompt,
     functional_gd_transformer,
     multi_head_transformer,
 )
-from verify import mutants, torch_backend
-from verify.algorithms import functional_gd as fgd
-from verify.checks import (
+from transformer_proofs.verify import mutants, torch_backend
+from transformer_proofs.verify.algorithms import functional_gd as fgd
+from transformer_proofs.verify.checks import (
     Draw,
     IdentitySpec,
     Mutant,
@@ -70,12 +69,12 @@ from verify.checks import (
     identity_falsifiers,
     printed_form_refuted,
 )
-from verify.claims._regression import RegressionInstance, columns
-from verify.lemmas.fgd import functional_gd_lemma
-from verify.lemmas.layers import Parameters
-from verify.lemmas.lemma import lemma_check
-from verify.registry import CheckResult, Claim, Context, Erratum, Falsifier, Paper, register
-from verify.torch_backend import BACKENDS, TORCH_KERNELS, torch_check
+from transformer_proofs.verify.claims._regression import RegressionInstance, columns
+from transformer_proofs.verify.lemmas.fgd import functional_gd_lemma
+from transformer_proofs.verify.lemmas.layers import Parameters
+from transformer_proofs.verify.lemmas.lemma import lemma_check
+from transformer_proofs.verify.registry import CheckResult, Claim, Context, Erratum, Falsifier, Paper, register
+from transformer_proofs.verify.torch_backend import BACKENDS, TORCH_KERNELS, torch_check
 
 CHENG = Paper("X. Cheng, Y. Chen, S. Sra", 2024,
               "Transformers Implement Functional Gradient Descent to Learn Non-Linear Functions In Context",
@@ -461,7 +460,7 @@ def _closed_ball(ctx: Context) -> CheckResult:
     arb ball arithmetic with the real exp / softmax / user kernels, are within
     the sum of their radii (an enclosure of |difference|)."""
     rng = _rng(ctx, "fgd-closed-ball")
-    from verify.checks import DyadicDraw
+    from transformer_proofs.verify.checks import DyadicDraw
 
     ar = Ball(200)
     worst_gap, worst_rad, count = 0.0, 0.0, 0

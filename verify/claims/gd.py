@@ -18,19 +18,18 @@ from fractions import Fraction
 from typing import Any
 
 import numpy as np
-
-from constructions.arithmetic import Arithmetic, Rational
-from constructions.engine import forward
-from constructions.gradient_descent import (
+from transformer_proofs.constructions.arithmetic import Arithmetic, Rational
+from transformer_proofs.constructions.engine import forward
+from transformer_proofs.constructions.gradient_descent import (
     preconditioned_transformer,
     relu_ridge_transformer,
     ridge_prompt,
     von_oswald_layer,
     von_oswald_transformer,
 )
-from verify import mutants
-from verify.algorithms import gradient_descent as algorithms
-from verify.checks import (
+from transformer_proofs.verify import mutants
+from transformer_proofs.verify.algorithms import gradient_descent as algorithms
+from transformer_proofs.verify.checks import (
     Draw,
     IdentitySpec,
     Mutant,
@@ -39,11 +38,17 @@ from verify.checks import (
     identity_falsifiers,
     printed_form_refuted,
 )
-from verify.claims._regression import RegressionInstance, columns, draw_regression, labels_for, prompt
-from verify.lemmas.gd import ahn_lemma, lemma_falsifiers, von_oswald_lemma
-from verify.lemmas.lemma import guarded, lemma_check, prove
-from verify.registry import CheckResult, Claim, Context, Erratum, Paper, register
-from verify.torch_backend import torch_checks
+from transformer_proofs.verify.claims._regression import (
+    RegressionInstance,
+    columns,
+    draw_regression,
+    labels_for,
+    prompt,
+)
+from transformer_proofs.verify.lemmas.gd import ahn_lemma, lemma_falsifiers, von_oswald_lemma
+from transformer_proofs.verify.lemmas.lemma import guarded, lemma_check, prove
+from transformer_proofs.verify.registry import CheckResult, Claim, Context, Erratum, Paper, register
+from transformer_proofs.verify.torch_backend import torch_checks
 
 VON_OSWALD = Paper("J. von Oswald, E. Niklasson, E. Randazzo, J. Sacramento, A. Mordvintsev, A. Zhmoginov, M. Vladymyrov",
                    2023, "Transformers learn in-context by gradient descent", "2212.07677", "Proposition 1")

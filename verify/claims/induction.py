@@ -21,10 +21,9 @@ from fractions import Fraction
 from typing import Any, Callable, Iterable
 
 import numpy as np
-
-from constructions.arithmetic import UNIT_ROUNDOFF_64, Ball, Float64Bounded, Multiprecision, Rational
-from constructions.engine import export_heads, forward
-from constructions.induction_head import (
+from transformer_proofs.constructions.arithmetic import UNIT_ROUNDOFF_64, Ball, Float64Bounded, Multiprecision, Rational
+from transformer_proofs.constructions.engine import export_heads, forward
+from transformer_proofs.constructions.induction_head import (
     CausalGraph,
     causal_graph,
     embed,
@@ -35,10 +34,10 @@ from constructions.induction_head import (
     residual_embed,
     residual_predictions,
 )
-from verify.algorithms import induction as alg
-from verify.checks import Draw, IdentitySpec, Mutant
-from verify.registry import CheckResult, Claim, Context, Erratum, Falsifier, Paper, register
-from verify.torch_backend import NamedConstruction, register_construction, torch_checks
+from transformer_proofs.verify.algorithms import induction as alg
+from transformer_proofs.verify.checks import Draw, IdentitySpec, Mutant
+from transformer_proofs.verify.registry import CheckResult, Claim, Context, Erratum, Falsifier, Paper, register
+from transformer_proofs.verify.torch_backend import NamedConstruction, register_construction, torch_checks
 
 NDL = Paper("E. Nichani, A. Damian, J. D. Lee", 2024, "How Transformers Learn Causal Structure with Gradient Descent",
             "2402.14735", "§3-4: the disentangled two-layer construction (CLAIMS.md §4)")

@@ -24,10 +24,9 @@ from fractions import Fraction
 from typing import Any, Callable
 
 import numpy as np
-
-from constructions.arithmetic import Arithmetic, PrimeField, Rational
-from constructions.engine import Attention, forward
-from constructions.newton import (
+from transformer_proofs.constructions.arithmetic import Arithmetic, PrimeField, Rational
+from transformer_proofs.constructions.engine import Attention, forward
+from transformer_proofs.constructions.newton import (
     inversion_prompt,
     linear_newton_step,
     linearise_relu_pairs,
@@ -36,9 +35,9 @@ from constructions.newton import (
     printed_init_layer,
     printed_newton_layer,
 )
-from verify import mutants
-from verify.algorithms import newton as algorithms
-from verify.checks import (
+from transformer_proofs.verify import mutants
+from transformer_proofs.verify.algorithms import newton as algorithms
+from transformer_proofs.verify.checks import (
     Draw,
     IdentitySpec,
     Mutant,
@@ -48,11 +47,11 @@ from verify.checks import (
     identity_checks,
     identity_falsifiers,
 )
-from verify.claims._regression import RegressionInstance, columns, draw_regression
-from verify.lemmas.lemma import lemma_check
-from verify.lemmas.newton import newton_layer_lemma
-from verify.registry import CheckResult, Claim, Context, Erratum, Falsifier, Paper, register
-from verify.torch_backend import torch_checks
+from transformer_proofs.verify.claims._regression import RegressionInstance, columns, draw_regression
+from transformer_proofs.verify.lemmas.lemma import lemma_check
+from transformer_proofs.verify.lemmas.newton import newton_layer_lemma
+from transformer_proofs.verify.registry import CheckResult, Claim, Context, Erratum, Falsifier, Paper, register
+from transformer_proofs.verify.torch_backend import torch_checks
 
 FU = Paper("D. Fu, T.-Q. Chen, R. Jia, V. Sharan", 2023,
            "Transformers Learn Higher-Order Optimization Methods for In-Context Learning: A Study with Linear Models "

@@ -13,6 +13,14 @@ Adding a lemma to a claim: ``checks={**identity_checks(SPEC), "lemma": lemma_che
 with ``make(ctx) -> Lemma`` (e.g. ``verify.lemmas.newton.newton_layer_lemma()``).
 """
 
-from verify.lemmas.lemma import EVIDENCE, MODE, Lemma, LemmaResult, lemma_check, lemma_falsifier, prove
+from transformer_proofs.verify.lemmas.lemma import (
+    EVIDENCE,
+    MODE,
+    Lemma,
+    LemmaResult,
+    lemma_check,
+    lemma_falsifier,
+    prove,
+)
 
 __all__ = ["EVIDENCE", "MODE", "Lemma", "LemmaResult", "lemma_check", "lemma_falsifier", "prove"]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import sys
 
-from verify.lemmas.catalogue import lemmas
-from verify.lemmas.lemma import prove, result_to_check
-from verify.registry import Context
+from transformer_proofs.verify.lemmas.catalogue import lemmas
+from transformer_proofs.verify.lemmas.lemma import prove, result_to_check
+from transformer_proofs.verify.registry import Context
 
 
 def main(argv: list[str]) -> int:

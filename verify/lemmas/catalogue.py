@@ -7,16 +7,16 @@ from __future__ import annotations
 
 from typing import Callable
 
-from verify.lemmas.lemma import Lemma
-from verify.registry import Context
+from transformer_proofs.verify.lemmas.lemma import Lemma
+from transformer_proofs.verify.registry import Context
 
 Maker = Callable[[Context], Lemma]
 
 
 def lemmas() -> dict[str, Maker]:
-    from verify.claims import gd
-    from verify.lemmas import fgd, newton
-    from verify.lemmas.gd import ahn_lemma, von_oswald_lemma
+    from transformer_proofs.verify.claims import gd
+    from transformer_proofs.verify.lemmas import fgd, newton
+    from transformer_proofs.verify.lemmas.gd import ahn_lemma, von_oswald_lemma
 
     return {
         "gd.one_layer": von_oswald_lemma(gd.ONE_LAYER_SPEC, 1, with_w0=True),

@@ -25,12 +25,11 @@ from typing import Any, Callable
 
 import numpy as np
 import sympy
-
-from verify.checks import IdentitySpec, Mutant, SymbolDraw, _rng
-from verify.lemmas.layers import N_SYM, BlockLayer, Parameters, read_layers, unify_readings
-from verify.lemmas.lemma import Iterate, Lemma, lemma_falsifier
-from verify.lemmas.ncalgebra import ONE, Atom, Block, Poly
-from verify.registry import Context, Falsifier
+from transformer_proofs.verify.checks import IdentitySpec, Mutant, SymbolDraw, _rng
+from transformer_proofs.verify.lemmas.layers import N_SYM, BlockLayer, Parameters, read_layers, unify_readings
+from transformer_proofs.verify.lemmas.lemma import Iterate, Lemma, lemma_falsifier
+from transformer_proofs.verify.lemmas.ncalgebra import ONE, Atom, Block, Poly
+from transformer_proofs.verify.registry import Context, Falsifier
 
 X = Atom("X", "n", "d")
 Y = Atom("y", "n", ONE)

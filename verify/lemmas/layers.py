@@ -27,9 +27,8 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import sympy
-
-from constructions.arithmetic import Sym
-from verify.lemmas.ncalgebra import ONE, Atom, Block, Poly
+from transformer_proofs.constructions.arithmetic import Sym
+from transformer_proofs.verify.lemmas.ncalgebra import ONE, Atom, Block, Poly
 
 N_SYM = sympy.Symbol("n", positive=True)  # the number of context tokens, as it appears in 1/n
 
@@ -270,7 +269,7 @@ def read_attention(layer: Any, row_dims: Sequence[str], sizes: Mapping[str, int]
     scores on changing rows are read as ReLU heads (linear on sign cells).
     Coefficients are numbers at the size read; :func:`unify_readings` turns
     them into functions of n."""
-    from constructions.engine import Attention
+    from transformer_proofs.constructions.engine import Attention
 
     if not isinstance(layer, Attention):
         raise NotABlockPattern(f"expected an attention layer, got {type(layer).__name__}")
@@ -308,7 +307,7 @@ def read_mlp(layer: Any, row_dims: Sequence[str], sizes: Mapping[str, int], para
     """Z + W_out act(W_in Z) as Z + W Z: identity activation (W = W_out W_in),
     or ReLU with paired hidden units W_in = [U; −U], W_out = [P, −P]
     (ReLU(u) − ReLU(−u) = u, so W = P U).  Biases are not block-linear."""
-    from constructions.engine import MLP
+    from transformer_proofs.constructions.engine import MLP
 
     if not isinstance(layer, MLP):
         raise NotABlockPattern(f"expected an MLP, got {type(layer).__name__}")
@@ -336,7 +335,7 @@ def _equal(a: np.ndarray, b: np.ndarray) -> bool:
 def read_layers(layers: Sequence[Any], row_dims: Sequence[str], sizes: Mapping[str, int], params: Parameters,
                 fixed_rows: Sequence[int] = ()) -> list[BlockLayer]:
     """Every layer of a model; an MLP joins the attention layer before it."""
-    from constructions.engine import MLP
+    from transformer_proofs.constructions.engine import MLP
 
     out: list[BlockLayer] = []
     tags: dict[str, str] = {}  # one kernel symbol block per distinct (score, W_K, W_Q), in order of appearance

@@ -32,10 +32,9 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import sympy
-
-from verify.lemmas.layers import BlockLayer, apply_linear, linear_cells
-from verify.lemmas.ncalgebra import Block, Poly, evaluate, random_values, show
-from verify.registry import CheckResult, Context, Falsifier
+from transformer_proofs.verify.lemmas.layers import BlockLayer, apply_linear, linear_cells
+from transformer_proofs.verify.lemmas.ncalgebra import Block, Poly, evaluate, random_values, show
+from transformer_proofs.verify.registry import CheckResult, Context, Falsifier
 
 MODE = "symbolic-lemma"
 EVIDENCE = "all sizes"

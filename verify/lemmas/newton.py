@@ -35,11 +35,10 @@ from __future__ import annotations
 from typing import Any, Callable, Sequence
 
 import sympy
-
-from verify.lemmas.layers import N_SYM, BlockLayer, LinearHead, Parameters, read_model_layers
-from verify.lemmas.lemma import Iterate, Lemma
-from verify.lemmas.ncalgebra import ONE, Atom, Block, Poly
-from verify.registry import Context
+from transformer_proofs.verify.lemmas.layers import N_SYM, BlockLayer, LinearHead, Parameters, read_model_layers
+from transformer_proofs.verify.lemmas.lemma import Iterate, Lemma
+from transformer_proofs.verify.lemmas.ncalgebra import ONE, Atom, Block, Poly
+from transformer_proofs.verify.registry import Context
 
 X = Atom("X", "n", "d")
 XQ = Atom("x_q", "d", ONE)
