@@ -106,6 +106,25 @@ def _as_fraction(x: Any) -> Fraction:
     raise TypeError(f"cannot convert {type(x).__name__} {x!r} to an exact rational")
 
 
+EXACT_FLOAT_BITS = 24  # a float entering an exact run must be k / 2^j with j <= 24 (or an integer)
+
+
+def exact_fraction(x: Any, system: str) -> Fraction:
+    """:func:`_as_fraction` for the exact number systems, refusing a float that
+    is not plainly the number it means: 0.1 is the double
+    3602879701896397/2^55, not 1/10, and an exact check of a weight written as
+    0.1 would report a false mismatch.  Integers and dyadics k/2^j with
+    j <= 24 (0.5, 0.25, ...) are taken as they are."""
+    if isinstance(x, (float, np.floating)) and math.isfinite(float(x)):
+        f = Fraction(float(x))
+        if f.denominator > 2**EXACT_FLOAT_BITS:
+            raise ArithmeticDomainError(
+                f"float {float(x)!r} in an exact run ({system}): as a double it is {f}, not the number it "
+                "means; give weights as Fraction or int")
+        return f
+    return _as_fraction(x)
+
+
 def _object_array(values: Iterable[Any], shape: tuple[int, ...]) -> np.ndarray:
     out = np.empty(int(np.prod(shape)) if shape else 1, dtype=object)
     out[:] = list(values)
@@ -491,7 +510,7 @@ class Rational(Arithmetic):
     def scalar(self, x: Any) -> flint.fmpq:
         if isinstance(x, flint.fmpq):
             return x
-        f = _as_fraction(x)
+        f = exact_fraction(x, self.name)
         return flint.fmpq(f.numerator, f.denominator)
 
     def matmul(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -531,7 +550,7 @@ class PrimeField(Arithmetic):
     def scalar(self, x: Any) -> flint.nmod:
         if isinstance(x, flint.nmod):
             return x
-        f = _as_fraction(x)
+        f = exact_fraction(x, self.name)
         if f.denominator % self.p == 0:
             raise ArithmeticDomainError(f"{f} has a denominator divisible by p = {self.p}")
         return flint.nmod(f.numerator, self.p) / f.denominator
@@ -602,7 +621,7 @@ class Symbolic(Arithmetic):
             return {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b, "/": lambda: a / b}[x.op]()
         from sympy import QQ
 
-        f = _as_fraction(x)
+        f = exact_fraction(x, "symbolic")
         return self.K(QQ(f.numerator, f.denominator))
 
     def _value_at_point(self, e: Any) -> Fraction:
@@ -670,7 +689,7 @@ class Ball(Arithmetic):
     def scalar(self, x: Any) -> flint.arb:
         if isinstance(x, flint.arb):
             return x
-        f = _as_fraction(x)
+        f = exact_fraction(x, self.name)
         return self._with_prec(lambda: flint.arb(f.numerator) / f.denominator)
 
     def matmul(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:

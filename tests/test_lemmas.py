@@ -179,8 +179,8 @@ def test_newton_printed_pair_holds_on_the_nonnegative_cell_only():
 
 def test_lemma_check_reports_all_sizes_and_induction():
     r = lemma_check(lemmas()["gd.multi_layer"])(CTX)
-    assert (r.mode, r.evidence, r.status) == ("symbolic-lemma", "all sizes", "holds")
-    assert "Induction:" in r.detail and "proved for all sizes (symbolic lemma + induction)" in r.detail
+    assert (r.mode, r.evidence, r.status) == ("symbolic-lemma", "block lemma", "holds")
+    assert "Induction:" in r.detail and "normalises to 0 for all d, n" in r.detail
 
 
 def test_registered_claims_carry_the_lemma():
@@ -259,11 +259,11 @@ def _cr(evidence: str, status: str = "holds") -> CheckResult:
 
 
 def test_strongest_evidence_order():
-    order = ["numerical", "multiprecision", "certified", "exact", "all sizes"]
+    order = ["numerical", "multiprecision", "certified", "exact", "block lemma"]
     for k in range(len(order)):
         assert strongest_evidence([_cr(e) for e in order[: k + 1]]) == order[k]
         assert strongest_evidence([_cr(e) for e in reversed(order[: k + 1])]) == order[k]
-    assert strongest_evidence([_cr("all sizes", "fails"), _cr("exact")]) == "exact"
+    assert strongest_evidence([_cr("block lemma", "fails"), _cr("exact")]) == "exact"
     assert strongest_evidence([_cr("exact", "refuted")]) == "exact"
     assert strongest_evidence([_cr("numerical", "error")]) == "none"
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import traceback
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -37,123 +36,9 @@ from transformer_proofs.constructions.arithmetic import (
     Multiprecision,
     PrimeField,
     Rational,
-    Sym,
-    Symbolic,
-    _object_array,
 )
+from transformer_proofs.verify.draws import Draw, DyadicDraw, FieldDraw, SymbolDraw  # noqa: F401  (re-exported)
 from transformer_proofs.verify.registry import CheckResult, Context, Falsifier
-
-# ---------------------------------------------------------------------------
-# draws
-# ---------------------------------------------------------------------------
-
-
-class Draw:
-    """Where a sampler gets its numbers from."""
-
-    kind = "abstract"
-
-    def __init__(self, rng: np.random.Generator) -> None:
-        self.rng = rng
-
-    def real(self, shape: tuple[int, ...] | int = (), scale: float = 1.0) -> Any:
-        raise NotImplementedError
-
-    def step(self, hi: float = 1.0) -> Any:
-        """A step size in (0, hi] (any nonzero element for field draws)."""
-        raise NotImplementedError
-
-    def value(self, x: Any) -> Fraction:
-        """A numeric value of an entry (the sample point for symbols)."""
-        raise NotImplementedError
-
-    def integer(self, lo: int, hi: int) -> int:
-        return int(self.rng.integers(lo, hi + 1))
-
-
-class DyadicDraw(Draw):
-    """Gaussian entries rounded to multiples of 2^-bits: exact doubles and
-    exact rationals at once."""
-
-    kind = "dyadic"
-
-    def __init__(self, rng: np.random.Generator, bits: int = 6) -> None:
-        super().__init__(rng)
-        self.bits = bits
-
-    def _dyadic(self, x: float) -> Fraction:
-        return Fraction(int(round(x * 2**self.bits)), 2**self.bits)
-
-    def real(self, shape: tuple[int, ...] | int = (), scale: float = 1.0) -> Any:
-        shape = (shape,) if isinstance(shape, int) else tuple(shape)
-        vals = self.rng.standard_normal(shape or (1,)) * scale
-        out = _object_array((self._dyadic(v) for v in vals.ravel()), shape or (1,))
-        return out if shape else out[0]
-
-    def step(self, hi: float = 1.0) -> Fraction:
-        k = int(self.rng.integers(1, 2**self.bits + 1))
-        return Fraction(k, 2**self.bits) * Fraction(hi)
-
-    def value(self, x: Any) -> Fraction:
-        return Fraction(x)
-
-
-class FieldDraw(Draw):
-    """Uniform elements of GF(p): the Schwartz–Zippel lemma needs them."""
-
-    kind = "field"
-
-    def __init__(self, rng: np.random.Generator, field: PrimeField) -> None:
-        super().__init__(rng)
-        self.field = field
-
-    def real(self, shape: tuple[int, ...] | int = (), scale: float = 1.0) -> Any:
-        shape = (shape,) if isinstance(shape, int) else tuple(shape)
-        out = self.field.random(self.rng, shape or (1,))
-        return out if shape else out[0]
-
-    def step(self, hi: float = 1.0) -> Fraction:
-        return Fraction(int(self.rng.integers(1, self.field.p)))
-
-    def value(self, x: Any) -> Fraction:
-        raise ArithmeticDomainError("a prime-field draw has no numeric value (no order)")
-
-
-class SymbolDraw(Draw):
-    """Free symbols; each also gets a dyadic value (the sample point, used to
-    fix a ReLU sign cell and by samplers that need a magnitude)."""
-
-    kind = "symbolic"
-
-    # 16-bit dyadic sample points: a nonzero score vanishes at one with
-    # probability about 2^-16, and check_symbolic redraws when it happens.
-    def __init__(self, rng: np.random.Generator, bits: int = 16) -> None:
-        super().__init__(rng)
-        self.names: list[str] = []
-        self.point: dict[str, Fraction] = {}
-        self._dyadic = DyadicDraw(rng, bits)
-
-    def _new(self, prefix: str, value: Fraction) -> Sym:
-        name = f"{prefix}{len(self.names)}"
-        self.names.append(name)
-        self.point[name] = value
-        return Sym(name)
-
-    def real(self, shape: tuple[int, ...] | int = (), scale: float = 1.0) -> Any:
-        shape = (shape,) if isinstance(shape, int) else tuple(shape)
-        vals = self._dyadic.real(shape or (1,), scale)
-        out = _object_array((self._new("s", v) for v in vals.ravel()), shape or (1,))
-        return out if shape else out[0]
-
-    def step(self, hi: float = 1.0) -> Sym:
-        return self._new("eta", self._dyadic.step(hi))
-
-    def value(self, x: Any) -> Fraction:
-        return self.point[x.name] if isinstance(x, Sym) else Fraction(x)
-
-    def arithmetic(self) -> Symbolic:
-        return Symbolic(self.names, self.point)
-
 
 # ---------------------------------------------------------------------------
 # comparisons

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import sys
 import time
+import traceback
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from transformer_proofs.verify.evidence import strongest_evidence
-from transformer_proofs.verify.registry import CheckResult, Claim, Context
+from transformer_proofs.verify.evidence import selector_names, strongest_evidence
+from transformer_proofs.verify.spec import STATUSES, Check, CheckResult, Claim, Context, Falsifier
 
 
 @dataclass
@@ -49,33 +50,40 @@ class ClaimResult:
             "checks": [r.to_json() for r in self.checks],
             "falsifiers": self.falsifiers,
         }
+        if c.provenance is not None:
+            out["provenance"] = c.provenance.to_json()
+        out["relation"] = c.relation.to_json()
         if c.erratum is not None:
-            out["erratum"] = c.erratum.to_json()
+            out["erratum"] = c.erratum.to_json(self.counterexample())
+        if c.correction is not None:
+            out["correction"] = c.correction.to_json(self.counterexample(c.correction.check))
+        if c.trust:
+            out["trust"] = list(c.trust)
+        if c.source != "transformer-proofs":
+            out["source"] = c.source
         return out
 
-
-# The evidence kind of the usual check names, so that ``--mode exact`` selects
-# both exact checks; a check name not listed here is selected by its own name.
-MODE_EVIDENCE = {
-    "float64": "numerical",
-    "mpmath": "multiprecision",
-    "rational": "exact",
-    "prime-field": "exact",
-    "symbolic": "symbolic",
-    "lemma": "symbolic",
-    "symbolic-lemma": "symbolic",
-    "ball": "certified",
-    "certified": "certified",
-    "torch": "torch",
-    "lens": "torch",
-}
+    def counterexample(self, mode: str | None = None) -> str | None:
+        """The counterexample a check computed (of check ``mode``, or the first)."""
+        for r in self.checks:
+            if (mode is None or r.mode == mode) and r.data.get("counterexample"):
+                return str(r.data["counterexample"])
+        return None
 
 
-def mode_selected(name: str, wanted: str | None) -> bool:
+def mode_selected(check: Check, wanted: str | None) -> bool:
+    """``--mode`` (comma-separated): a check is selected by its own key or by
+    a selector name of its kind of evidence (``certified`` and ``ball`` select
+    every certified check, whatever its key)."""
     if not wanted:
         return True
     keys = {w.strip() for w in wanted.split(",")}
-    return name in keys or MODE_EVIDENCE.get(name) in keys
+    return check.mode in keys or bool(keys & ({check.evidence.label} | set(check.evidence.selectors)))
+
+
+def known_modes(claims: Iterable[Claim]) -> set[str]:
+    """Every name ``--mode`` accepts for these claims."""
+    return selector_names() | {name for c in claims for name in c.checks}
 
 
 def fold_status(claim: Claim, checks: list[CheckResult], falsifiers: list[dict[str, Any]]) -> str:
@@ -85,7 +93,10 @@ def fold_status(claim: Claim, checks: list[CheckResult], falsifiers: list[dict[s
     if "fails" in statuses or any(not f["caught"] for f in falsifiers):
         return "fails"
     if claim.erratum is not None:
-        return "refuted" if "refuted" in statuses else "fails"
+        if "refuted" not in statuses:
+            return "fails"
+        computed = any(c.data.get("counterexample") for c in checks if c.status == "refuted")
+        return "refuted" if computed or claim.erratum.counterexample else "fails"
     if "refuted" in statuses:
         return "fails"  # a counterexample to a claim we expect to hold is a regression
     if statuses and all(s == "skipped" for s in statuses):
@@ -93,17 +104,33 @@ def fold_status(claim: Claim, checks: list[CheckResult], falsifiers: list[dict[s
     return "holds" if any(s == "holds" for s in statuses) else "error"
 
 
+def run_check(check: Check, ctx: Context) -> CheckResult:
+    """One check, guarded: an exception is that claim's ``error``, never the run's."""
+    try:
+        res = check(ctx)
+    except Exception as exc:
+        line = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        return CheckResult(check.mode, check.evidence.label, 0, None, None, "error", line)
+    if not isinstance(res, CheckResult) or res.status not in STATUSES:
+        return CheckResult(check.mode, check.evidence.label, 0, None, None, "error",
+                           f"the check returned {res!r:.80}, not a CheckResult with a known status")
+    return res
+
+
+def run_falsifier(f: Falsifier, ctx: Context) -> dict[str, Any]:
+    try:
+        caught, how = f.run(ctx)
+    except Exception as exc:  # an erring falsifier is not a catch
+        caught, how = False, f"error: {type(exc).__name__}: {exc}"
+    return {"name": f.name, "description": f.description, "caught": bool(caught), "by": how}
+
+
 def run_claim(claim: Claim, ctx: Context, mode: str | None = None, falsify: bool = True) -> ClaimResult:
     t0 = time.perf_counter()
-    checks = [check(ctx) for name, check in claim.checks.items() if mode_selected(name, mode)]
+    checks = [run_check(check, ctx) for check in claim.checks.values() if mode_selected(check, mode)]
     falsifiers: list[dict[str, Any]] = []
     if falsify:
-        for f in claim.falsifiers:
-            try:
-                caught, how = f.run(ctx)
-            except Exception as exc:  # an erring falsifier is not a catch
-                caught, how = False, f"error: {type(exc).__name__}: {exc}"
-            falsifiers.append({"name": f.name, "description": f.description, "caught": bool(caught), "by": how})
+        falsifiers = [run_falsifier(f, ctx) for f in claim.falsifiers]
     status = fold_status(claim, checks, falsifiers) if checks else "error"
     return ClaimResult(claim, checks, falsifiers, status, time.perf_counter() - t0)
 

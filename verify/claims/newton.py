@@ -475,7 +475,7 @@ def _check_expansion_symbolic(kind: str = "corrected", closed: Callable[[int], A
         if r != 0:
             return CheckResult("symbolic", "symbolic", k + 3, None, 0.0, "fails",
                                f"closed form M_k = αS Σ_(i<2^k) (I - αS²)^i fails at k = {k}: residual {str(r)[:200]}")
-    return CheckResult("symbolic", "all sizes", kmax + 3, 0.0, 0.0, "holds",
+    return CheckResult("symbolic", "symbolic", kmax + 3, 0.0, 0.0, "holds",
                        "M_1 = 2αS - α²S³, M_2 = 4αS - 6α²S³ + 4α³S⁵ - α⁴S⁷ and M_k = αS Σ_(i<2^k)(I - αS²)^i "
                        f"(k <= {kmax}) as polynomials in commuting α, S: for every symmetric S of every size "
                        "(spectral theorem)")

@@ -37,7 +37,7 @@ from transformer_proofs.verify.lemmas.ncalgebra import Block, Poly, evaluate, ra
 from transformer_proofs.verify.registry import CheckResult, Context, Falsifier
 
 MODE = "symbolic-lemma"
-EVIDENCE = "all sizes"
+EVIDENCE = "block lemma"
 
 Iterate = dict[str, Poly]
 Step = Callable[[Iterate], Iterate]
@@ -168,7 +168,8 @@ def result_to_check(res: LemmaResult) -> CheckResult:
     src += f" Note: {lem.notes}" if lem.notes else ""
     if res.holds:
         return CheckResult(MODE, EVIDENCE, len(res.proved), 0.0, 0.0, "holds",
-                           f"proved for all sizes (symbolic lemma + induction). {head}{src} "
+                           f"the block lemma normalises to 0 for all d, n (non-commutative block algebra + induction over "
+                           f"layers), for the block form stated. {head}{src} "
                            f"Normalised to 0: {', '.join(res.proved)}.",  # no timing: reports are byte-identical per seed
                            data={"proved": res.proved})
     return CheckResult(MODE, EVIDENCE, len(res.proved), None, 0.0, "fails",
