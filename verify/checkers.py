@@ -391,7 +391,7 @@ def falsifier_from_check(name: str, description: str, check: Callable[[Context],
 def counterexample_search(candidates: Callable[[], Iterable[Any]], printed: ClaimSpec,
                           describe: Callable[[Any, Any, Any], str], mode: str = "rational",
                           holds_on: ClaimSpec | None = None, holds_where: str = "",
-                          budget: str = "") -> Check:
+                          budget: str = "", correction: bool = False) -> Check:
     """An erratum's check.  ``candidates()`` yields instances in a stated
     order (smallest first, within ``budget``); the first on which ``printed``
     (the construction against the *printed* statement) fails in ``mode`` is
@@ -400,7 +400,12 @@ def counterexample_search(candidates: Callable[[], Iterable[Any]], printed: Clai
     form is then confirmed exactly on the class where it does hold, so the
     erratum is exactly that restriction.  Status ``refuted`` when both
     succeed; ``fails`` when no counterexample is found (the printed statement
-    may hold after all)."""
+    may hold after all).
+
+    With ``correction=True`` the refuted form is an earlier statement of ours
+    (a :class:`~transformer_proofs.verify.spec.Correction` of the claim that
+    holds): the check then reports ``holds`` when the counterexample is
+    confirmed, since the claim it belongs to is the corrected one."""
     ev = MODE_EVIDENCE[mode]
     ar_of = {"rational": Rational, "ball": lambda: Ball(BALL_PRECISIONS[-1])}
 
@@ -428,7 +433,9 @@ def counterexample_search(candidates: Callable[[], Iterable[Any]], printed: Clai
                                    f"the printed form fails even {holds_where}: {res.detail}")
             detail += f"; the printed form holds exactly on {res.instances} drawn instances {holds_where}"
             count += res.instances
-        return CheckResult(mode, ev.label, count, None, None, "refuted", detail,
+        if correction:
+            detail = "our earlier form is refuted: " + detail
+        return CheckResult(mode, ev.label, count, None, None, "holds" if correction else "refuted", detail,
                            data={"counterexample": text, "searched": tried})
 
     return Check(mode, ev, lambda ctx: guard(mode, ev, lambda: run(ctx)))
