@@ -102,6 +102,7 @@ class Context:
 
     seed: int = 0
     effort: float = 1.0  # scales instance counts (0.2 for quick runs, 5 for long ones)
+    mode: str | None = None  # the run's --mode: falsifiers go through the selected kinds only
 
     def count(self, base: int) -> int:
         return max(1, int(round(base * self.effort)))
