@@ -134,11 +134,22 @@ MULTI_LAYER_SPEC: ClaimSpec[VonOswaldInstance] = ClaimSpec(
                                          lambda m, i: mutants.drop_last_layer(m)),))
 
 VON_OSWALD_PROVENANCE = Provenance(
-    "secondary", "Proposition 1",
-    read_in="the statement as transcribed from the paper's Prop. 1 and the authors' code; the paper's own text "
-            "was not read here",
-    note="our claim compares the whole token state and the read-out; the stacked form is the paper's remark "
-         "that L such layers give L steps, which we check from any W_0")
+    "printed", "Proposition 1 (§2); construction App. A.1; loss eq. (2)",
+    quote=("one can construct key, query and value matrices W_K, W_Q, W_V as well as the projection matrix P such "
+           "that a Transformer step on every token e_j is identical to the gradient-induced dynamics "
+           "e_j ← (x_j, y_j) + (0, −ΔW x_j) … For the test data token (x_{N+1}, y_{N+1}) the dynamics are identical; "
+           "W_K = W_Q = [[I_x, 0], [0, 0]], W_V = [[0, 0], [W_0, −I_y]], P = η/N I"),
+    read_in="the paper's full text (§2, §3, App. A.1)",
+    note="identical to the printed proposition and construction (keys and values over the N context tokens only); "
+         "we compare the whole token state and the read-out")
+MULTI_LAYER_PROVENANCE = Provenance(
+    "printed", "§3, the remark after Prop. 1 (multiple steps of GD vs. multiple layers)",
+    quote=("The construction we put forth in Proposition 1, can be immediately stacked up over K layers; in this "
+           "case, the final prediction can be read out from the last layer as before by negating the y-entry of the "
+           "last test token"),
+    read_in="the paper's full text (§3)",
+    note="the precise form we check (W_0 in every layer's value matrix, a step η_ℓ per layer, equality with the L-th "
+         "GD iterate from W_0) is our reading of that remark")
 
 register(Claim(
     id="gd.one_layer", paper=VON_OSWALD, kind="identity",
@@ -157,7 +168,7 @@ register(Claim(
            "block lemma: our non-commutative normaliser, on the block form read from the construction at three "
            "sizes (read, not proved for every size)",
            "float64 tolerances: our running error bound (Float64Bounded), not a verified enclosure",
-           "read, not proved: the statement is taken from a transcription of Prop. 1"),
+           "read: the statement as printed in Prop. 1 and App. A.1"),
     notes="The whole output state and the prediction are compared; W_0 is drawn (not 0), so an unmasked query "
           "changes the result."))
 
@@ -171,10 +182,10 @@ register(Claim(
     falsifiers=spec_falsifiers(MULTI_LAYER_SPEC)
     + lemma_falsifiers(MULTI_LAYER_SPEC, lambda m: von_oswald_lemma(MULTI_LAYER_SPEC, 3, with_w0=True, mutant=m),
                        only_layers=True),
-    provenance=VON_OSWALD_PROVENANCE,
+    provenance=MULTI_LAYER_PROVENANCE,
     trust=("exact: rationals and GF(2^61−1) to d = 16, n = 64, L = 10 (Schwartz–Zippel probability stated)",
            "block lemma with induction over layers, on the block form read from the construction at three sizes",
-           "read, not proved: the statement is taken from a transcription of Prop. 1"),
+           "ours: the exact multi-layer form is our reading of the printed remark"),
     notes=("Per-layer step sizes and W_0 are drawn independently.  Our earlier construction put W_0 only in the "
            "first layer's value matrix, which is right only for W_0 = 0; every layer now carries W_0.")))
 
@@ -208,8 +219,10 @@ register(Claim(
     statement=("GD++: with P W_V's x-block equal to -γ I, one layer moves every token's x to (I - γ Σ_i x_i x_iᵀ) x "
                "(the query too) and its label by the same GD step as gd.one_layer."),
     checks=spec_checks(GD_PLUS_PLUS_SPEC), falsifiers=spec_falsifiers(GD_PLUS_PLUS_SPEC),
-    provenance=Provenance("ours", "§3 (GD++)", note="our reading of the GD++ update x_j <- (I - γ X Xᵀ) x_j with X's "
-                          "columns the examples (our XᵀX); the sum carries no 1/n beyond what γ absorbs"),
+    provenance=Provenance("ours", "§3 (GD++)", quote="x_j ← H(X) x_j, with H(X) = (I − γXXᵀ). We term this gradient "
+                          "descent variant GD++", read_in="the paper's full text (§3)",
+                          note="the data transformation is printed (X with the examples as columns, so XXᵀ = "
+                               "Σ x_i x_iᵀ); the one-layer construction that applies it beside the GD step is ours"),
     trust=("exact and symbolic as for gd.one_layer", "the GD++ form is our reading, not a printed statement"),
     notes="Our reading of GD++; the sum carries no 1/n beyond what γ absorbs."))
 
@@ -325,9 +338,16 @@ register(Claim(
                "examples) perform L steps w <- w - η((1/n) Σ (<w,x_i> - y_i) x_i + λ w) in every token's w slot."),
     checks={**spec_checks(RIDGE_SPEC), **library_checks(RIDGE_SPEC, lens=True)},
     falsifiers=spec_falsifiers(RIDGE_SPEC),
-    provenance=Provenance("ours", "Prop. C.2 / Cor. C.1 (ReLU attention implements GD on ridge regression)",
-                          note="our exact construction in the spirit of the proposition: the paper's 1/N is read as "
-                               "1/n with n the number of examples, and the query is kept out by a score offset"),
+    provenance=Provenance(
+        "printed", "Corollary C.1 (App. C.5) on Proposition C.2 (App. C.2); exact case in the proof of Theorem 4 "
+                   "(App. D.1); attention Def. 1 (§2.1)",
+        quote=("the square loss ℓ(s, t) := ½(s − t)², whose partial derivative ∂sℓ(s, t) = s − t is exactly a sum of "
+               "two relus … number of heads M(ℓ) = 3 for all ℓ ∈ [L − 1] (can be taken as 2 in the unregularized case "
+               "λ = 0)"),
+        read_in="the paper's full text (its display equations were lost in our copy)",
+        note="the algorithmic statement (L layers, 3 heads, exact, the w slot of every token) is printed; our weights "
+             "are our own: the test token is kept out by a score offset B(t_j − 1), and the paper's 1/N is read as "
+             "1/n with n the number of examples (Def. 1's display was lost)"),
     trust=("exact (rationals) and symbolic on the open ReLU sign cell of each drawn point",
            "no prime-field evidence: ReLU needs an order"),
     notes=("Ours: the paper's 1/N is read as 1/n with n = number of examples (there are n+1 tokens); the query is "

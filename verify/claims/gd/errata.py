@@ -65,14 +65,21 @@ register(Claim(
         "counterexample (the search does not report mismatches the construction does not have)",
         counterexample_search(lambda: candidates(SEARCH_SIZES[:2]), PRECONDITIONED_SPEC, describe,
                               budget="the same order, (d, n) in (1,1), (2,1)"))],
-    provenance=AHN_LEMMA_1,
+    provenance=replace(AHN_LEMMA_1, quote=(
+        "Consider the L-layer linear transfomer parameterized by A0, . . . , AL−1 as in (8). … Then, it holds that "
+        "yℓ(n+1) = −⟨x(n+1), wℓgd⟩ where {wℓgd} is defined as w0gd = 0 and [(9), through the transcriptions:] "
+        "w_{ℓ+1} = w_ℓ − A_ℓ ∇R(w_ℓ)")),
     erratum=Erratum(
         correction=("the layer computes y_q <- y_q + x_qᵀ Aᵀ ∇R(w) (the score Zᵀ Q Z puts A between x_i and x_q), "
                     "so the update is w_{ℓ+1} = w_ℓ - A_ℓᵀ ∇R(w_ℓ); the printed form holds iff A_ℓ is symmetric "
                     "(as the paper's optimal preconditioners are)"),
         corrected_claim="gd.preconditioned",
-        scope=("Lemma 1 is stated for the layer's matrices A_ℓ; the counterexample is a valid prompt (n = 1 context "
-               "example, the query masked out of the keys as in the lemma) with a non-symmetric A")),
+        scope=("Lemma 1 restricts A_ℓ only by (8), which allows any d×d matrix (Theorem 2 adds symmetry as a separate "
+               "assumption, and §5 notes the A_i are not constrained to be symmetric); the counterexample is a valid "
+               "prompt, the query masked out of the keys as in the layer (3)"),
+        authors_code=("the authors' code computes the score with the query on the left (z_qᵀ Q z_i), and under that "
+                      "convention the lemma holds as printed; the erratum is against the layer (3) as displayed, "
+                      "Zᵀ Q Z with the key on the left, which we read through transcriptions of the lost displays")),
     trust=("the counterexample is computed in exact rationals by an exhaustive search in a stated order",
            "the restriction (symmetric A) is confirmed exactly on drawn instances and by the block lemma",
            "the printed statement is read through transcriptions of the lemma's displays"),
