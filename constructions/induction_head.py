@@ -5,7 +5,7 @@ arXiv:2402.14735 (the construction their Stage-1/Stage-2 analysis converges
 to), and the additive-residual induction head of Olsson et al. (2022), "In-context
 Learning and Induction Heads" (previous-token head + K-composition).
 
-Claim (CLAIMS.md §4).  With one-hot embeddings h⁽⁰⁾_i = [e_{s_i}; e_i] and
+The construction (the authors' CatFormer layout).  With one-hot embeddings h⁽⁰⁾_i = [e_{s_i}; e_i] and
 causal softmax attention with identity value,
 
     layer 1:  A⁽¹⁾ = β₁ Σ_i e_i e_{p(i)}ᵀ  (position block)  copies the parent's token,
@@ -29,7 +29,7 @@ construction and by the reference in verify/algorithms/induction.py alike):
   token).  As printed, roots are keys of layer 2 like every other position;
   then position 0 counts as a spurious transition s_0 → s_0 whenever
   s_0 equals the query token and the β₂ → ∞ limit is *not* the bigram
-  estimate (erratum ``induction.bigram_limit_printed``).  The corrected
+  estimate (our earlier form, corrected in ``induction.bigram_limit``).  The corrected
   construction (``mask_roots=True``, the default) gives layer 2 the key mask
   "has a full parent set": then construction and reference count exactly the
   same keys, {j ≤ t : j not a root}.

@@ -13,8 +13,13 @@ same ones:
 * p̂_t = (1/m) Σ_{j∈M} e_{s_j}: the in-context conditional (for a chain,
   bigram) estimate; undefined when m = 0.
 
-The sampler draws the paper's task: a random DAG (or chain), transition rows
-from a Dirichlet prior, sequences; all randomness from a numpy Generator.
+The sampler draws the paper's task (Task 2.4 as the authors' code
+``problems.py`` draws it, class ``InContextTree``): transition rows π(·|a) ~
+Dirichlet(α), the roots of the single-parent graph from the stationary law
+μ_π of π, every other position from π(·|parent), and the query token s_T
+drawn uniformly, outside the chain (its target is π(·|s_T)).  For k ≥ 2
+parents (``InContextDAG``) the authors draw roots uniformly and the target's
+parents are positions of the sequence.  All randomness from a numpy Generator.
 """
 
 from __future__ import annotations
@@ -69,6 +74,43 @@ def dirichlet_transitions(rng: np.random.Generator, S: int, k: int = 1, alpha: f
             raise ValueError("rounding a Dirichlet row failed; use more bits")
         out[r] = [Fraction(v, 2**bits) for v in q]
     return out.reshape((S,) * k + (S,))
+
+
+def stationary_law(pi: np.ndarray) -> list[Fraction]:
+    """μ_π exactly: the solution of μᵀπ = μᵀ, Σ μ = 1 (rows of π positive,
+    so it is unique), by Gaussian elimination over the rationals."""
+    rows = [[Fraction(v) for v in r] for r in np.asarray(pi, dtype=object)]
+    S = len(rows)
+    M = [[rows[b][a] - (1 if a == b else 0) for b in range(S)] + [Fraction(0)] for a in range(S)]
+    M[-1] = [Fraction(1)] * S + [Fraction(1)]
+    for c in range(S):
+        piv = next(r for r in range(c, S) if M[r][c] != 0)
+        M[c], M[piv] = M[piv], M[c]
+        for r in range(S):
+            if r != c and M[r][c] != 0:
+                f = M[r][c] / M[c][c]
+                M[r] = [x - f * y for x, y in zip(M[r], M[c])]
+    return [M[r][S] / M[r][r] for r in range(S)]
+
+
+def sample_task(rng: np.random.Generator, graph: CausalGraph, pi: np.ndarray, S: int) -> np.ndarray:
+    """The single-parent task of the authors' code: ``graph`` has the query as
+    its last position, a root; every other root is drawn from μ_π, every
+    non-root from π(·|s_parent), the query uniformly on [S]."""
+    if graph.k != 1:
+        raise ValueError("the stationary-root task is the single-parent one (k = 1)")
+    mu = np.array([float(v) for v in stationary_law(pi)])
+    T = graph.T
+    s = np.zeros(T, dtype=int)
+    for j in range(T):
+        if j == T - 1:
+            s[j] = int(rng.integers(S))
+        elif graph.is_root(j):
+            s[j] = int(rng.choice(S, p=mu / mu.sum()))
+        else:
+            row = np.array([float(x) for x in pi[int(s[graph.parents[j][0]])]])
+            s[j] = int(rng.choice(S, p=row / row.sum()))
+    return s
 
 
 def sample_sequence(rng: np.random.Generator, graph: CausalGraph, pi: np.ndarray, S: int,
@@ -320,6 +362,51 @@ def incontext_law(graph: CausalGraph, S: int, alpha: Fraction, length: int) -> l
                 p *= Fraction(1, S)
                 continue
             counts.setdefault(tuple(seq[q] for q in ctx), [0] * S)[seq[j]] += 1
+        for n in counts.values():
+            num = Fraction(1)
+            for b in range(S):
+                num *= rising(alpha, n[b])
+            p *= num / rising(S * alpha, sum(n))
+        out.append((seq, p))
+    return out
+
+
+def task_law(parents: Sequence[int | None], S: int, pis: Sequence[np.ndarray]) -> list[tuple[tuple[int, ...], Fraction]]:
+    """The law of (s_0, …, s_{T-1}, s_q, target) in the authors' task with π
+    drawn uniformly from the finite list ``pis`` (an empirical Dirichlet
+    prior): roots ~ μ_π, children ~ π(·|parent), the query s_q uniform, the
+    target ~ π(·|s_q); exact rationals."""
+    T = len(parents)
+    mus = [stationary_law(pi) for pi in pis]
+    rows = [[[Fraction(v) for v in r] for r in np.asarray(pi, dtype=object)] for pi in pis]
+    out = []
+    for seq in itertools.product(range(S), repeat=T + 2):
+        total = Fraction(0)
+        for pi, mu in zip(rows, mus):
+            p = Fraction(1)
+            for j in range(T):
+                p *= mu[seq[j]] if parents[j] is None else pi[seq[parents[j]]][seq[j]]
+                if not p:
+                    break
+            total += p * pi[seq[T]][seq[T + 1]]
+        out.append((seq, total / (S * len(pis))))
+    return out
+
+
+def query_law_uniform_roots(parents: Sequence[int | None], S: int, alpha: Fraction) -> list[tuple[tuple[int, ...], Fraction]]:
+    """The same task with every root uniform instead of μ_π, π's rows ~
+    Dirichlet(α) integrated out exactly (Dirichlet moments)."""
+    T = len(parents)
+    out = []
+    for seq in itertools.product(range(S), repeat=T + 2):
+        counts: dict[int, list[int]] = {}
+        p = Fraction(1)
+        for j in range(T + 2):
+            if j == T or (j < T and parents[j] is None):
+                p *= Fraction(1, S)
+                continue
+            ctx = seq[T] if j == T + 1 else seq[parents[j]]
+            counts.setdefault(ctx, [0] * S)[seq[j]] += 1
         for n in counts.values():
             num = Fraction(1)
             for b in range(S):
