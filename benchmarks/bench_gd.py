@@ -32,7 +32,7 @@ from transformer_proofs.constructions.engine import forward, regression_prompt  
 from transformer_proofs.constructions.gradient_descent import von_oswald_transformer  # noqa: E402
 from transformer_proofs.verify.algorithms.gradient_descent import gradient_descent  # noqa: E402
 from transformer_proofs.verify.checks import DyadicDraw, FieldDraw, bounded_comparison, exact_mismatches  # noqa: E402
-from transformer_proofs.verify.claims import gd  # noqa: E402
+from transformer_proofs.verify.claims.gd import claims as gd  # noqa: E402
 
 CHUNK = 256  # prompts per batched check call (the score arrays stay in cache)
 

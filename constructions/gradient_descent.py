@@ -76,12 +76,18 @@ def von_oswald_layer(d: int, n: int, eta: Any, W_0: Sequence[Any] | None = None,
 
 
 def von_oswald_transformer(d: int, n: int, etas: Sequence[Any], W_0: Sequence[Any] | None = None) -> Transformer:
-    """len(etas) stacked layers: the first from W_0 (0 if None), the rest with
-    W_0 = 0 in their value matrix (the label row already holds y - W x).
-    Prediction: the negated query label."""
+    """len(etas) stacked layers: L GD steps from W_0 (0 if None).
+
+    Proof sketch (induction over layers): after ℓ layers the context labels
+    hold y_i - (W_ℓ - W_0) x_i and the query holds -W_ℓ x_q.  Every layer keeps
+    W_0 in its value matrix, so it reads W_0 x_i - (y_i - (W_ℓ - W_0) x_i) =
+    W_ℓ x_i - y_i, the residual of the current iterate, and moves the labels
+    by -ΔW_ℓ x with ΔW_ℓ = -η_ℓ ∇L(W_ℓ).  (A value matrix with W_0 = 0 after the
+    first layer would be right only when W_0 = 0.)  Prediction: the negated
+    query label, W_L x_q."""
     if len(etas) < 1:
         raise PromptError("need at least one layer (one step size)")
-    layers = [von_oswald_layer(d, n, etas[0], W_0)] + [von_oswald_layer(d, n, eta) for eta in etas[1:]]
+    layers = [von_oswald_layer(d, n, eta, W_0) for eta in etas]
     readout = Readout(vector=np.array([0] * d + [-1], dtype=object), column=n)
     return Transformer(tuple(layers), regression_coordinates(d), readout, name="von Oswald GD")
 

@@ -11,9 +11,10 @@ from hypothesis import strategies as st
 from transformer_proofs.constructions.arithmetic import Float64Bounded, Rational
 from transformer_proofs.constructions.engine import PromptError
 from transformer_proofs.constructions.gradient_descent import preconditioned_layer, von_oswald_transformer
-from transformer_proofs.verify.checks import DyadicDraw, bounded_comparison, exact_mismatches
-from transformer_proofs.verify.claims import gd
-from transformer_proofs.verify.registry import Context
+from transformer_proofs.verify.claims.gd import claims as gd
+from transformer_proofs.verify.draws import DyadicDraw
+from transformer_proofs.verify.relations import EQUAL
+from transformer_proofs.verify.spec import Context
 
 from tests.strategies import regression_sizes
 
@@ -31,9 +32,8 @@ SPECS = {
 def test_float64_within_running_error_bound(name: str, sizes: dict, seed: int) -> None:
     spec = SPECS[name]
     inst = spec.sample(DyadicDraw(np.random.default_rng(seed)), sizes)
-    observed, expected = spec.evaluate(Float64Bounded(), inst)
-    err, tol, ok = bounded_comparison(observed, expected)
-    assert ok, f"error {err} > bound {tol}"
+    v = EQUAL.float64(*spec.evaluate(Float64Bounded(), inst))
+    assert v.status == "holds", f"error {v.error} > bound {v.tolerance}"
 
 
 @pytest.mark.parametrize("name", sorted(SPECS))
@@ -41,8 +41,7 @@ def test_float64_within_running_error_bound(name: str, sizes: dict, seed: int) -
 def test_exact_identity(name: str, sizes: dict, seed: int) -> None:
     spec = SPECS[name]
     inst = spec.sample(DyadicDraw(np.random.default_rng(seed)), sizes)
-    observed, expected = spec.evaluate(Rational(), inst)
-    assert not exact_mismatches(observed, expected)
+    assert EQUAL.exact(*spec.evaluate(Rational(), inst)).status == "holds"
 
 
 @pytest.mark.parametrize("name", sorted(SPECS))
@@ -52,8 +51,7 @@ def test_every_mutant_is_rejected(name: str) -> None:
         rejected = False
         for seed in range(3):
             inst = spec.sample(DyadicDraw(np.random.default_rng(seed)), {"d": 2, "n": 3, "L": 2})
-            observed, expected = spec.evaluate(Rational(), inst, mutant)
-            rejected = rejected or bool(exact_mismatches(observed, expected))
+            rejected = rejected or EQUAL.exact(*spec.evaluate(Rational(), inst, mutant)).status == "fails"
         assert rejected, f"mutant {mutant.name!r} slipped through"
 
 
@@ -76,9 +74,21 @@ def test_bad_construction_inputs() -> None:
 
 def test_relu_ridge_offset_keeps_the_query_out() -> None:
     """With B = 0 the query's ReLU score leaks into the update."""
-    inst = gd._sample_ridge(DyadicDraw(np.random.default_rng(0)), {"d": 2, "n": 3, "L": 2})
-    ar = Rational()
-    good = gd._run_ridge(ar, gd._build_ridge(inst), inst)
-    leaky = gd._run_ridge(ar, gd._build_ridge(inst, offset=0), inst)
-    assert not exact_mismatches(good, gd._reference_ridge(ar, inst))
-    assert exact_mismatches(leaky, gd._reference_ridge(ar, inst))
+    from transformer_proofs.verify.claims.gd.instances import draw_ridge
+
+    inst = draw_ridge(DyadicDraw(np.random.default_rng(0)), {"d": 2, "n": 3, "L": 2})
+    ar, spec = Rational(), gd.RIDGE_SPEC
+    ref = gd.ridge_reference(ar, inst)
+    assert EQUAL.exact(spec.model_side(ar, gd.build_ridge(inst), inst), ref).status == "holds"
+    assert EQUAL.exact(spec.model_side(ar, gd.build_ridge(inst, offset=0), inst), ref).status == "fails"
+
+
+@pytest.mark.parametrize("L", [2, 3])
+def test_multi_layer_from_a_nonzero_start(L: int) -> None:
+    """von_oswald_transformer with W_0 != 0 and several layers computes L GD steps from W_0
+    (it used to put W_0 in the first layer only)."""
+    from transformer_proofs.verify.claims.gd.instances import draw_von_oswald
+
+    inst = draw_von_oswald(DyadicDraw(np.random.default_rng(L)), {"d": 2, "n": 3, "L": L})
+    assert any(w != 0 for w in inst.W_0)
+    assert EQUAL.exact(*gd.MULTI_LAYER_SPEC.evaluate(Rational(), inst)).status == "holds"

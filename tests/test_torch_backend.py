@@ -183,7 +183,7 @@ def test_checks_skip_with_the_reason_when_the_extras_are_missing(monkeypatch):
     claim = select("gd.one_layer")[0]
     for mode in ("torch", "lens"):
         r = claim.checks[mode](Context(0))
-        assert r.status == "skipped" and "not importable" in r.detail and r.evidence == "torch"
+        assert r.status == "skipped" and "not importable" in r.detail and r.evidence == "library"
 
 
 # ---------------------------------------------------------------------------
@@ -206,7 +206,7 @@ def test_torch_check_holds_and_rejects_every_mutant(claim_id):
     claim = select(claim_id)[0]
     r = claim.checks["torch"](Context(0, effort=0.5))
     assert r.status == "holds", r.detail
-    assert r.evidence == "torch" and not r.data["mutants_missed"]
+    assert r.evidence == "library" and not r.data["mutants_missed"]
     assert r.data["worst_ratio_without_factor"] < 1  # the factor is a margin, not needed here
 
 
@@ -326,7 +326,7 @@ LIBRARY_CLAIMS = ["fgd.functional_gd", "fgd.multi_head", "energy.attention_mm", 
 def test_fgd_and_energy_torch_checks_hold(claim_id):
     torch_or_skip()
     r = select(claim_id)[0].checks["torch"](Context(0, effort=0.34))
-    assert r.status == "holds" and r.evidence == "torch", r.detail
+    assert r.status == "holds" and r.evidence == "library", r.detail
 
 
 @pytest.mark.parametrize("claim_id", ["fgd.multi_head", "energy.attention_mm"])

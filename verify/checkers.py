@@ -354,7 +354,8 @@ def mutant_falsifier(spec: ClaimSpec, mutant: Mutant, modes: Iterable[str] | Non
     def run(ctx: Context) -> tuple[bool, str]:
         once = Context(ctx.seed, 1.0)
         parts, caught = [], True
-        for mode in chosen:
+        selected = [m for m in chosen if _selected(m, ctx.mode)] or list(chosen)
+        for mode in selected:
             res = run_mode(spec, mode, once, mutant, per_size=FALSIFIER_COUNTS[mode])
             ok = res.status == "fails"
             caught = caught and ok
@@ -365,6 +366,14 @@ def mutant_falsifier(spec: ClaimSpec, mutant: Mutant, modes: Iterable[str] | Non
         return caught, "; ".join(parts)
 
     return Falsifier(mutant.name, mutant.description, run)
+
+
+def _selected(mode: str, wanted: str | None) -> bool:
+    if not wanted:
+        return True
+    keys = {w.strip() for w in wanted.split(",")}
+    ev = MODE_EVIDENCE[mode]
+    return mode in keys or bool(keys & ({ev.label} | set(ev.selectors)))
 
 
 def spec_falsifiers(spec: ClaimSpec, modes: Iterable[str] | None = None) -> list[Falsifier]:

@@ -130,7 +130,8 @@ def run_claim(claim: Claim, ctx: Context, mode: str | None = None, falsify: bool
     checks = [run_check(check, ctx) for check in claim.checks.values() if mode_selected(check, mode)]
     falsifiers: list[dict[str, Any]] = []
     if falsify:
-        falsifiers = [run_falsifier(f, ctx) for f in claim.falsifiers]
+        fctx = Context(ctx.seed, ctx.effort, mode)
+        falsifiers = [run_falsifier(f, fctx) for f in claim.falsifiers]
     status = fold_status(claim, checks, falsifiers) if checks else "error"
     return ClaimResult(claim, checks, falsifiers, status, time.perf_counter() - t0)
 

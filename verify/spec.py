@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generic, Sequence, TypeVar
 
+import numpy as np
 from transformer_proofs.verify.evidence import Evidence
 from transformer_proofs.verify.relations import EQUAL, Relation
 
@@ -101,6 +102,7 @@ class Context:
 
     seed: int = 0
     effort: float = 1.0  # scales instance counts (0.2 for quick runs, 5 for long ones)
+    mode: str | None = None  # the run's --mode: falsifiers go through the selected kinds only
 
     def count(self, base: int) -> int:
         return max(1, int(round(base * self.effort)))
@@ -219,8 +221,9 @@ class ClaimSpec(Generic[I]):
       rationals, uniform prime-field elements or free symbols: the same
       sampler serves every kind of evidence);
     - ``build(instance)`` the transformer; ``prompt(ar, instance)`` its input;
-    - ``readout(ar, state, instance)`` what is compared (the prediction, or the
-      whole state): part of the claim, so a wrong read-out is caught;
+    - ``readout(ar, model, state, instance)`` what is compared (the prediction,
+      or the whole state and the prediction: :func:`state_and_prediction`):
+      part of the claim, so a wrong read-out is caught;
     - ``reference(ar, instance)`` the algorithm's value;
     - ``run(ar, model, instance)``, if given, replaces forward + read-out
       (a construction that is not a plain forward pass);
@@ -240,7 +243,7 @@ class ClaimSpec(Generic[I]):
     reference: Callable[[Any, I], Any]
     sizes: dict[str, list[Sizes]]
     prompt: Callable[[Any, I], Any] | None = None
-    readout: Callable[[Any, Any, I], Any] | None = None
+    readout: Callable[[Any, Any, Any, I], Any] | None = None
     run: Callable[[Any, Any, I], Any] | None = None
     relation: Relation = EQUAL
     degree: Callable[[Sizes], int] | None = None
@@ -253,6 +256,11 @@ class ClaimSpec(Generic[I]):
     def __post_init__(self) -> None:
         if self.run is None and self.prompt is None:
             raise ValueError("a ClaimSpec needs a prompt (or a run that replaces forward + read-out)")
+
+    @property
+    def sample(self) -> Callable[[Any, Sizes], I]:
+        """The draw, under the name the library (torch) checks use."""
+        return self.draw
 
     def sizes_for(self, mode: str) -> list[Sizes]:
         if mode in self.sizes:
@@ -267,7 +275,7 @@ class ClaimSpec(Generic[I]):
         from transformer_proofs.constructions.engine import forward
 
         state = forward(ar, model, self.prompt(ar, inst))
-        return state if self.readout is None else self.readout(ar, state, inst)
+        return state if self.readout is None else self.readout(ar, model, state, inst)
 
     def evaluate(self, ar: Any, inst: I, mutant: Mutant | None = None) -> tuple[Any, Any]:
         """(model side, reference side) of one instance in ``ar``."""
@@ -276,6 +284,37 @@ class ClaimSpec(Generic[I]):
             model = mutant.apply(model, inst)
         with ar.working_precision():
             return self.model_side(ar, model, inst), self.reference(ar, inst)
+
+
+def stack_state_prediction(ar: Any, state: Any, prediction: Any) -> Any:
+    """One column: the whole state (column-major: token by token) and, below
+    it, the prediction.  The reference side of a claim that compares both."""
+    return ar.concat([_column(ar.T(state)), _column(prediction)], axis=0)
+
+
+def _column(a: Any) -> Any:
+    """``a`` as one column, whether an ErrArray, an array or a 0-d scalar of an exact system."""
+    from transformer_proofs.constructions.arithmetic import ErrArray
+
+    if isinstance(a, ErrArray):
+        return a.reshape(-1, 1)
+    arr = np.asarray(a)
+    return (arr if arr.dtype != object else np.asarray(a, dtype=object)).reshape(-1, 1)
+
+
+def state_and_prediction(ar: Any, model: Any, state: Any, inst: Any) -> Any:
+    """A ClaimSpec read-out comparing the final state *and* the model's own
+    read-out (so a flipped read-out sign or a wrong read-out coordinate is caught)."""
+    from transformer_proofs.constructions.engine import read_out
+
+    return stack_state_prediction(ar, state, read_out(ar, model, state))
+
+
+def prediction_only(ar: Any, model: Any, state: Any, inst: Any) -> Any:
+    """A ClaimSpec read-out comparing the model's prediction alone."""
+    from transformer_proofs.constructions.engine import read_out
+
+    return _column(read_out(ar, model, state))
 
 
 @dataclass

@@ -743,7 +743,7 @@ class LibraryCheck:
 
         missing = torch_missing() if self.backend == "torch" else lens_missing()
         if missing:
-            return CheckResult(self.backend, "torch", 0, None, None, "skipped", missing)
+            return CheckResult(self.backend, "library", 0, None, None, "skipped", missing)
 
         def run() -> Any:
             t0 = time.perf_counter()
@@ -764,7 +764,7 @@ class LibraryCheck:
                     if ratio > worst[2]:
                         worst = (err, tol, ratio)
                     if not ok:
-                        return CheckResult(self.backend, "torch", count, err, tol, "fails",
+                        return CheckResult(self.backend, "library", count, err, tol, "fails",
                                            f"{self._lib()}: |library - reference| = {err:.3g} exceeds "
                                            f"{TORCH_ORDER_FACTOR} x running error bound ({tol:.3g}) at {_sizes_str(sizes)}")
             caught, missed = [], []
@@ -789,14 +789,14 @@ class LibraryCheck:
             data = {"library": self._lib(), "factor": TORCH_ORDER_FACTOR, "worst_ratio_without_factor": worst[2],
                     "mutants_caught": caught, "mutants_missed": missed}
             if missed:
-                return CheckResult(self.backend, "torch", count, worst[0], worst[1], "fails",
+                return CheckResult(self.backend, "library", count, worst[0], worst[1], "fails",
                                    f"{self._lib()}: mutants not rejected: {', '.join(missed)}", data=data)
-            return CheckResult(self.backend, "torch", count, worst[0], worst[1], "holds",
+            return CheckResult(self.backend, "library", count, worst[0], worst[1], "holds",
                                f"{self._lib()} float64 forward pass: worst |library - reference| / running error "
                                f"bound = {worst[2]:.3g} (tolerance {TORCH_ORDER_FACTOR}x); "
                                f"{len(caught)}/{len(self.spec.mutants)} mutants rejected", data=data)
 
-        return _guard(self.backend, "torch", run)
+        return _guard(self.backend, "library", run)
 
     def _lib(self) -> str:
         if self.backend == "torch":

@@ -1,6 +1,6 @@
 """Every layer lemma by claim id (what ``python -m verify.lemmas`` and the
 benchmark run).  The gd lemmas read the registered constructions; the fgd and
-newton lemmas are stated from the printed block forms (CLAIMS.md §2-3) until
+newton lemmas are stated from the printed block forms (the papers' block forms) until
 those families' constructions can be read."""
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ Maker = Callable[[Context], Lemma]
 
 
 def lemmas() -> dict[str, Maker]:
-    from transformer_proofs.verify.claims import gd
+    from transformer_proofs.verify.claims.gd import claims as gd
     from transformer_proofs.verify.lemmas import fgd, newton
     from transformer_proofs.verify.lemmas.gd import ahn_lemma, von_oswald_lemma
 
     return {
         "gd.one_layer": von_oswald_lemma(gd.ONE_LAYER_SPEC, 1, with_w0=True),
-        "gd.multi_layer": von_oswald_lemma(gd.MULTI_LAYER_SPEC, 3, with_w0=False),
+        "gd.multi_layer": von_oswald_lemma(gd.MULTI_LAYER_SPEC, 3, with_w0=True),
         "gd.preconditioned": ahn_lemma(gd.PRECONDITIONED_SPEC, 2, transpose=True),
         "gd.preconditioned_printed": ahn_lemma(gd.PRECONDITIONED_SPEC, 2, transpose=False),
         "gd.preconditioned_printed (A symmetric)": ahn_lemma(gd.PRECONDITIONED_SPEC, 2, transpose=False, symmetric=True),

@@ -25,11 +25,12 @@ from typing import Any, Callable
 
 import numpy as np
 import sympy
-from transformer_proofs.verify.checks import IdentitySpec, Mutant, SymbolDraw, _rng
+from transformer_proofs.verify.checkers import rng_for
+from transformer_proofs.verify.draws import SymbolDraw
 from transformer_proofs.verify.lemmas.layers import N_SYM, BlockLayer, Parameters, read_layers, unify_readings
 from transformer_proofs.verify.lemmas.lemma import Iterate, Lemma, lemma_falsifier
 from transformer_proofs.verify.lemmas.ncalgebra import ONE, Atom, Block, Poly
-from transformer_proofs.verify.registry import Context, Falsifier
+from transformer_proofs.verify.spec import Context, Falsifier, Mutant
 
 X = Atom("X", "n", "d")
 Y = Atom("y", "n", ONE)
@@ -75,7 +76,7 @@ def preconditioned_step(A: Poly, transpose: bool) -> Callable[[Iterate], Iterate
     return step
 
 
-def read_model(spec: IdentitySpec, ctx: Context, L: int, params_of: Callable[[Any], Parameters],
+def read_model(spec: Any, ctx: Context, L: int, params_of: Callable[[Any], Parameters],
                mutant: Mutant | None = None) -> tuple[list[BlockLayer], Any]:
     """The block form of every layer: read at each of READ_SIZES (instances
     drawn as symbols by the claim's own sampler, the mutant applied), then
@@ -83,7 +84,7 @@ def read_model(spec: IdentitySpec, ctx: Context, L: int, params_of: Callable[[An
     readings, ns, inst0 = [], [], None
     for sizes in READ_SIZES:
         sizes = {**sizes, "L": L}
-        inst = spec.sample(SymbolDraw(_rng(ctx, "lemma")), sizes)
+        inst = spec.sample(SymbolDraw(rng_for(ctx, "lemma")), sizes)
         model = spec.build(inst)
         if mutant is not None:
             model = mutant.apply(model, inst)
@@ -103,19 +104,19 @@ def _eta(l: int) -> sympy.Symbol:
 
 def von_oswald_params(inst: Any) -> Parameters:
     p = Parameters()
-    p.add_matrix(W0, np.asarray(inst.extra["W_0"], dtype=object).reshape(-1, 1))  # the row W_0 of W_V is w0ᵀ
-    for l, e in enumerate(inst.extra["etas"]):
+    p.add_matrix(W0, np.asarray(inst.W_0, dtype=object).reshape(-1, 1))  # the row W_0 of W_V is w0ᵀ
+    for l, e in enumerate(inst.etas):
         p.add_scalar(e, _eta(l))
     return p
 
 
-def von_oswald_lemma(spec: IdentitySpec, L: int, with_w0: bool,
+def von_oswald_lemma(spec: Any, L: int, with_w0: bool,
                      mutant: Mutant | None = None) -> Callable[[Context], Lemma]:
     def make(ctx: Context) -> Lemma:
         layers, inst = read_model(spec, ctx, L, von_oswald_params, mutant)
         w0 = _p(W0) if with_w0 else None
         state = regression_state(w0)
-        steps = [gd_step(_eta(l), w0) for l in range(len(inst.extra["etas"]))]
+        steps = [gd_step(_eta(l), w0) for l in range(len(inst.etas))]
         prompt = Block([[_p(X).T, _p(XQ)], [_p(Y).T, -(_p(XQ).T @ w0) if w0 is not None else Poly.zero(ONE, ONE)]])
         return Lemma(
             name="von Oswald layer",
@@ -137,17 +138,17 @@ def von_oswald_lemma(spec: IdentitySpec, L: int, with_w0: bool,
 def ahn_params(symmetric: bool) -> Callable[[Any], Parameters]:
     def params(inst: Any) -> Parameters:
         p = Parameters()
-        for l, A in enumerate(inst.extra["As"]):
+        for l, A in enumerate(inst.As):
             p.add_matrix(Atom(f"A{l + 1}", "d", "d", symmetric=symmetric), A)
         return p
     return params
 
 
-def ahn_lemma(spec: IdentitySpec, L: int, transpose: bool, symmetric: bool = False,
+def ahn_lemma(spec: Any, L: int, transpose: bool, symmetric: bool = False,
               mutant: Mutant | None = None) -> Callable[[Context], Lemma]:
     def make(ctx: Context) -> Lemma:
         layers, inst = read_model(spec, ctx, L, ahn_params(symmetric), mutant)
-        As = [_p(Atom(f"A{l + 1}", "d", "d", symmetric=symmetric)) for l in range(len(inst.extra["As"]))]
+        As = [_p(Atom(f"A{l + 1}", "d", "d", symmetric=symmetric)) for l in range(len(inst.As))]
         state = regression_state(None)
         upd = "Aᵀ" if transpose else "A"
         return Lemma(
@@ -166,6 +167,10 @@ def ahn_lemma(spec: IdentitySpec, L: int, transpose: bool, symmetric: bool = Fal
     return make
 
 
-def lemma_falsifiers(spec: IdentitySpec, make_for: Callable[[Mutant], Callable[[Context], Lemma]]) -> list[Falsifier]:
-    """Every mutant of the claim must make its lemma fail."""
-    return [lemma_falsifier(m.name, m.description, make_for(m)) for m in spec.mutants]
+def lemma_falsifiers(spec: Any, make_for: Callable[[Mutant], Callable[[Context], Lemma]],
+                     only_layers: bool = False) -> list[Falsifier]:
+    """Every mutant of the claim must make its lemma fail.  With
+    ``only_layers``, mutants that leave the layers untouched (a wrong read-out:
+    the lemma is about the layers) are left to the claim's other checks."""
+    chosen = [m for m in spec.mutants if not (only_layers and m.name.startswith("read-out"))]
+    return [lemma_falsifier(m.name, m.description, make_for(m)) for m in chosen]

@@ -204,3 +204,29 @@ def lemma_falsifier(name: str, description: str, make: Callable[[Context], Lemma
         return confirmed, f"{MODE}: {res.residual_text(limit=1)}"
 
     return Falsifier(f"{name} (lemma)", description, run)
+
+
+def lemma_refuted_check(general: Callable[[Context], Lemma], restricted: Callable[[Context], Lemma],
+                        restricted_where: str) -> Callable[[Context], CheckResult]:
+    """An erratum's lemma check: the printed block lemma fails in general (a
+    residual confirmed nonzero at concrete values) and holds on the restricted
+    class ``restricted_where`` (normalised to 0 there): status ``refuted``."""
+
+    def run(ctx: Context) -> CheckResult:
+        g, r = prove(general(ctx)), prove(restricted(ctx))
+        witnessed = [x for x in g.residuals if x.witness]
+        if g.holds or not witnessed:
+            return CheckResult(MODE, EVIDENCE, 0, None, 0.0, "fails",
+                               "the printed lemma was expected to fail but "
+                               + ("holds" if g.holds else "its residual was not confirmed nonzero"))
+        if not r.holds:
+            return CheckResult(MODE, EVIDENCE, 0, None, 0.0, "fails",
+                               f"the printed lemma fails even {restricted_where}: {r.residual_text()}")
+        lem = g.lemma
+        return CheckResult(MODE, EVIDENCE, len(g.residuals), None, 0.0, "refuted",
+                           f"the printed lemma is not a block identity: {g.residual_text(limit=1)}; "
+                           f"{restricted_where} it normalises to 0 ({', '.join(r.proved)})",
+                           data={"residuals": [x.text(lem.row_names, lem.col_names) for x in g.residuals],
+                                 "witness": witnessed[0].witness})
+
+    return guarded(run)

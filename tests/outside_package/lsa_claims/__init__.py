@@ -1,0 +1,1 @@
+"""Example claims kept outside transformer-proofs (see docs/adding-a-claim.md)."""
