@@ -41,7 +41,7 @@ from transformer_proofs.constructions.energy import (
     pgd_weights,
     plain_scores,
 )
-from transformer_proofs.constructions.engine import Readout, forward, predict
+from transformer_proofs.constructions.engine import Readout, forward, predict, read_out
 from transformer_proofs.verify import mutants
 from transformer_proofs.verify.algorithms import energy as alg
 from transformer_proofs.verify.checkers import guard, spec_checks, spec_falsifiers
@@ -57,7 +57,6 @@ from transformer_proofs.verify.spec import (
     Correction,
     Falsifier,
     Mutant,
-    Paper,
     Provenance,
 )
 
@@ -76,16 +75,7 @@ from .instances import (
     draw_tokens,
 )
 from .library import library_checks
-
-YANG = Paper("Y. Yang, Z. Huang, D. Wipf", 2022, "Transformers from an Optimization Perspective", "2205.13891",
-             "the energy E_1 with ρ(z) = −e^{−z}, its MM step, the ReLU layer as a proximal step")
-RAMSAUER = Paper("H. Ramsauer, B. Schäfl, J. Lehner, P. Seidl, M. Widrich, L. Gruber, M. Holzleitner, T. Adler, "
-                 "D. Kreil, M. K. Kopp, G. Klambauer, J. Brandstetter, S. Hochreiter", 2021,
-                 "Hopfield Networks is All You Need", "2008.02217",
-                 "§2 eqs. (2)-(3), Theorem 1; App. A.1.2 Lemma A1, App. A.1.4 Theorem A1")
-RAMSAUER_TEXT = "the paper's full text (arXiv:2008.02217v3, ar5iv rendering), main text §2 and App. A.1.2-A.1.4"
-YANG_UNREAD = ("Yang et al.'s own statements of the MM step and the proximal step were not read in the paper's "
-               "text (we could not reach those sections); the statement checked is our derivation of them")
+from .papers import RAMSAUER, RAMSAUER_TEXT, YANG, YANG_UNREAD
 
 CERTIFIED = 1000  # certified (or exactly decided) instances per inequality at effort 1
 NO_EXP = "the step involves exp: no exact run (the score algebra is checked exactly instead)"
@@ -117,7 +107,7 @@ def _mm_reference(ar: Arithmetic, inst: Tokens) -> Any:
 
 MM_SPEC = ClaimSpec(
     draw=draw_tokens, build=lambda i: mm_attention_stack(i.d, i.n, i.L),
-    prompt=lambda ar, i: ar.array(i.Y), readout=lambda ar, Z, i: last_block(Z, i.d),
+    prompt=lambda ar, i: ar.array(i.Y), readout=lambda ar, m, Z, i: last_block(Z, i.d),
     reference=_mm_reference,
     sizes={"float64": [{"d": 1, "n": 2, "L": 1}, {"d": 2, "n": 4, "L": 2}, {"d": 3, "n": 5, "L": 3}],
            "mpmath": [{"d": 1, "n": 2, "L": 1}, {"d": 2, "n": 3, "L": 2}]},
@@ -134,7 +124,7 @@ MM_SPEC = ClaimSpec(
 
 EQUAL_NORM_SPEC = ClaimSpec(
     draw=draw_equal_norms, build=lambda i: mm_attention_stack(i.d, i.n, 1, key_bias=False),
-    prompt=lambda ar, i: ar.array(i.Y), readout=lambda ar, Z, i: last_block(Z, i.d), reference=_mm_reference,
+    prompt=lambda ar, i: ar.array(i.Y), readout=lambda ar, m, Z, i: last_block(Z, i.d), reference=_mm_reference,
     sizes={"float64": [{"d": 1, "n": 3}, {"d": 2, "n": 4}, {"d": 3, "n": 5}]}, modes=("float64", "mpmath"))
 
 
@@ -193,7 +183,7 @@ register(Claim(
                "(i = j included) equals softmax attention y_j ← Σ_i softmax_i(y_iᵀy_j − ½‖y_i‖²) y_i (identity "
                "query/key/value; plain softmax when all token norms are equal), and it never raises "
                "E_1(Y) = −Σ_{i,j} e^{−½‖y_i − y_j‖²}."),
-    checks={**spec_checks(MM_SPEC), **library_checks(MM_SPEC, output=lambda ar, Z, i: last_block(Z, i.d)),
+    checks={**spec_checks(MM_SPEC), **library_checks(MM_SPEC),
             **spec_checks_tagged(EQUAL_NORM_SPEC, "equal norms, no bias"),
             **spec_checks_tagged(SCORE_SPEC, "score algebra"),
             **spec_checks_tagged(MM_DESCENT, "descent"),
@@ -349,11 +339,6 @@ def _hop_prompt(ar: Arithmetic, inst: Hopfield) -> Any:
     return ar.array(hopfield_prompt(inst.X, inst.xi))
 
 
-def _hop_run(ar: Arithmetic, model: Any, inst: Hopfield) -> Any:
-    """The model's own read-out of its final state: ξ' (predict = forward + read-out)."""
-    return predict(ar, model, _hop_prompt(ar, inst))
-
-
 def _hop_reference(ar: Arithmetic, inst: Hopfield) -> Any:
     return alg.hopfield_update(ar, inst.X, inst.beta, ar.array(inst.xi))
 
@@ -373,8 +358,8 @@ HOP_READOUT_MUTANTS = (
 )
 
 HOPFIELD_SPEC = ClaimSpec(
-    draw=draw_hopfield, build=lambda i: hopfield_transformer(i.d, i.N, i.beta), prompt=_hop_prompt, run=_hop_run,
-    reference=_hop_reference,
+    draw=draw_hopfield, build=lambda i: hopfield_transformer(i.d, i.N, i.beta), prompt=_hop_prompt,
+    readout=lambda ar, m, Z, i: read_out(ar, m, Z), reference=_hop_reference,
     sizes={"float64": [{"d": 1, "N": 2}, {"d": 2, "N": 4}, {"d": 3, "N": 6}]},
     modes=("float64", "mpmath"),
     not_applicable={"rational": NO_EXP_HOP, "prime-field": NO_EXP_HOP},
@@ -487,7 +472,7 @@ register(Claim(
                "step and E never increases (Theorem 1; App. Theorem A1, eq. (50)); 0 ≤ E(ξ) for every ξ, and for ξ in "
                "the simplex of the patterns E(ξ) ≤ β⁻¹ ln N + ½M² and E(ξ) ≤ 2M² (App. Lemma A1, eqs. (16)-(18))."),
     checks={**spec_checks(HOPFIELD_SPEC),
-            **library_checks(HOPFIELD_SPEC, output=lambda ar, Z, i, m: _library_readout(ar, Z, m), with_model=True),
+            **library_checks(HOPFIELD_SPEC),
             "symbolic (CCCP)": CCCP_CHECK,
             **spec_checks_tagged(HOP_DESCENT, "descent"),
             **spec_checks_tagged(HOP_LOWER, "0 ≤ E"),
@@ -518,12 +503,6 @@ register(Claim(
            "(ours). The upper bound is checked in Lemma A1's scope (ξ = Xp, p a probability vector, vertices included); "
            "our earlier unconditional reading is shown false by the check "
            f"'{BOUND_CORRECTION_KEY}' and is our correction, not the paper's erratum.")))
-
-
-def _library_readout(ar: Arithmetic, Z: Any, model: Any) -> Any:
-    from transformer_proofs.constructions.engine import read_out
-
-    return read_out(ar, model, Z)
 
 
 # ---------------------------------------------------------------------------
