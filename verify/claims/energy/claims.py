@@ -68,6 +68,7 @@ from .instances import (
     Hopfield,
     Tokens,
     draw_equal_norms,
+    draw_equal_patterns,
     draw_feedforward,
     draw_hopfield,
     draw_near,
@@ -435,6 +436,24 @@ HOP_UPPER = ClaimSpec(  # E(ξ) ≤ 2M² and E(ξ) ≤ β⁻¹ ln N + ½M² for 
                     lambda m, i: HopfieldEnergy(log_n=2)),))
 
 
+def _energy_once(ar: Arithmetic, energy: HopfieldEnergy, inst: Hopfield) -> Any:
+    return scalar(energy(ar, inst, ar.array(inst.xi)))
+
+
+def _half_distance_sq(ar: Arithmetic, inst: Hopfield) -> Any:
+    """½‖ξ − x‖² (all patterns equal to x): lse(β, Xᵀξ) = xᵀξ + β⁻¹ ln N and M = ‖x‖."""
+    diff = ar.array(inst.xi) - ar.array(inst.X[:, 0])
+    return scalar(ar.sum(diff * diff, axis=0) * ar.const(Fraction(1, 2)))
+
+
+_EQUAL_PATTERN_SIZES = [{"d": d, "N": N} for d in (1, 2, 3) for N in (1, 2, 3, 5)]
+HOP_EQUAL_PATTERNS = ClaimSpec(  # pins every constant of eq. (2): E(ξ) = ½‖ξ − x‖² when x_1 = … = x_N = x
+    draw=draw_equal_patterns, build=lambda i: HopfieldEnergy(), run=_energy_once, reference=_half_distance_sq,
+    sizes={"ball": _EQUAL_PATTERN_SIZES}, modes=("ball",),
+    mutants=(Mutant("β⁻¹ log N dropped", "the energy without β⁻¹ log N", lambda m, i: HopfieldEnergy(log_n=0)),
+             Mutant("β⁻¹ log N doubled", "the energy with 2β⁻¹ log N", lambda m, i: HopfieldEnergy(log_n=2))))
+
+
 def _check_cccp_symbolic(ctx: Context) -> CheckResult:
     """∇_ξ lse(β, Xᵀξ) = X softmax(βXᵀξ) for symbolic X (d × N), ξ, β: so ξ' = X softmax(βXᵀξ)
     solves ∇(½‖ξ'‖²) = −∇(−lse)(ξ), the CCCP step (eqs. (38)-(40)) of E = (½ξᵀξ + C_1) + (−lse).
@@ -477,9 +496,11 @@ register(Claim(
             **spec_checks_tagged(HOP_DESCENT, "descent"),
             **spec_checks_tagged(HOP_LOWER, "0 ≤ E"),
             **spec_checks_tagged(HOP_UPPER, "upper bounds in the simplex"),
+            **spec_checks_tagged(HOP_EQUAL_PATTERNS, "equal patterns"),
             BOUND_CORRECTION_KEY: BOUND_CORRECTION_CHECK},
     falsifiers=(spec_falsifiers(HOPFIELD_SPEC) + spec_falsifiers_tagged(HOP_DESCENT, "descent")
-                + spec_falsifiers_tagged(HOP_LOWER, "0 ≤ E") + spec_falsifiers_tagged(HOP_UPPER, "upper bounds")),
+                + spec_falsifiers_tagged(HOP_LOWER, "0 ≤ E") + spec_falsifiers_tagged(HOP_UPPER, "upper bounds")
+                + spec_falsifiers_tagged(HOP_EQUAL_PATTERNS, "equal patterns")),
     provenance=Provenance(
         "printed", "§2 eqs. (2)-(3) and Theorem 1; App. A.1.2 Lemma A1 (eqs. (16)-(18)); App. A.1.4 Theorem A1 (eq. (50))",
         quote=("Lemma A1: \"The energy E is larger than zero: 0 ⩽ E. For ξ in the simplex defined by the patterns, the "
@@ -499,7 +520,9 @@ register(Claim(
            "exp/log trusted as rigorous; exact ties that balls cannot decide (all patterns equal to ξ) are excluded "
            "from the draws, and patterns are redrawn until M > 0",
            "statements read in the paper's text (Lemma A1, Theorem A1)"),
-    notes=("Ramsauer et al. use columns, as we do. The retrieval estimate is the separate claim energy.hopfield_retrieval "
+    notes=("Ramsauer et al. use columns, as we do. The check 'ball (equal patterns)' pins every constant of eq. (2): "
+           "with x_1 = … = x_N = x, E(ξ) = ½‖ξ − x‖² (ours, from eq. (14); the lemma's proof notes E = 0 at ξ = x); a "
+           "hand mutation ½M² → M² in the energy survived every bound and was caught only by it. The retrieval estimate is the separate claim energy.hopfield_retrieval "
            "(ours). The upper bound is checked in Lemma A1's scope (ξ = Xp, p a probability vector, vertices included); "
            "our earlier unconditional reading is shown false by the check "
            f"'{BOUND_CORRECTION_KEY}' and is our correction, not the paper's erratum.")))

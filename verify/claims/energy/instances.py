@@ -215,6 +215,13 @@ def draw_simplex(draw: Draw, sizes: Sizes) -> Hopfield:
     return Hopfield(X, xi, draw.step(4.0))
 
 
+def draw_equal_patterns(draw: Draw, sizes: Sizes) -> Hopfield:
+    """N copies of one pattern x (not 0) and any state ξ."""
+    d, N = sizes["d"], sizes["N"]
+    x = _patterns(draw, d, 1)
+    return Hopfield(np.repeat(x, N, axis=1), draw.real((d,), scale=2.0), draw.step(4.0))
+
+
 def draw_near(draw: Draw, sizes: Sizes) -> Hopfield:
     """ξ near a stored pattern x_i (N ≥ 2): x_i plus noise of scale 1/10."""
     d, N = sizes["d"], max(sizes["N"], 2)
