@@ -508,7 +508,7 @@ register(Claim(
         read_in=RAMSAUER_TEXT,
         note=("§2 says after eq. (2) \"We have 0 ⩽ E ⩽ 2M² (see appendix Lemma A1)\" without the condition; the "
               "lemma it cites states the upper bound for ξ in the simplex of the patterns, and that is what we check. "
-              "The update lands in that simplex from any ξ (App. A.1.3).")),
+              "The update lands in that simplex from any ξ (App. A.1.3)")),
     correction=Correction(
         earlier="0 ≤ E(ξ) ≤ 2M² for every ξ (our earlier reading of §2's sentence, without Lemma A1's condition)",
         check=BOUND_CORRECTION_KEY,
