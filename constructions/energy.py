@@ -14,7 +14,7 @@ Sources
 engine has tokens as *columns*: our Y is their Yᵀ, shape (d, n), y_j the
 j-th column.  Ramsauer et al. already use columns (X = (x_1 … x_N) ∈ R^{d×N}).
 
-The claims (checked in verify/claims/energy.py)
+The claims (checked in verify/claims/energy/)
 1. MM step.  Concavity of ρ gives ρ(z) ≤ ρ(z⁰) + ρ'(z⁰)(z − z⁰), so with
    β_ij = ρ'(½‖y_i⁰ − y_j⁰‖²) = exp(−½‖y_i⁰ − y_j⁰‖²) the quadratic
    Σ β_ij ½‖y_i − y_j‖² (+ const) majorises E_1, tight at Y⁰.  The step
@@ -46,7 +46,7 @@ from typing import Any
 
 import numpy as np
 from transformer_proofs.constructions.arithmetic import Arithmetic, Rational
-from transformer_proofs.constructions.engine import MLP, Attention, Head, PromptError, Transformer
+from transformer_proofs.constructions.engine import MLP, Attention, Head, PromptError, Readout, Transformer
 
 
 class ConditionError(ValueError):
@@ -59,13 +59,26 @@ class ConditionError(ValueError):
 # ---------------------------------------------------------------------------
 
 
+def key_bias_scores(ar: Arithmetic, K: Any, Q: Any) -> Any:
+    """S[i, j] = k_iᵀq_j − ½‖k_i‖² (key i, query j): the biased score, a
+    polynomial (no exp), so its algebra can be checked exactly.
+
+    K, Q: (.., d, N) -> S: (.., N, N)."""
+    S = ar.matmul(ar.T(K), Q)  # (.., N, N): S[i, j] = <k_i, q_j>
+    half_sq = ar.sum(K * K, axis=-2) * ar.const(Fraction(1, 2))  # (.., N): ½‖k_i‖²
+    return S - half_sq[..., :, None]  # key bias, constant along each row i
+
+
+def plain_scores(ar: Arithmetic, K: Any, Q: Any) -> Any:
+    """S[i, j] = k_iᵀq_j: the score of plain softmax attention (no key bias)."""
+    return ar.matmul(ar.T(K), Q)
+
+
 def key_bias_softmax(ar: Arithmetic, K: Any, Q: Any) -> Any:
     """Kernel: A[i, j] = softmax over keys i of k_iᵀq_j − ½‖k_i‖².
 
     K, Q: (.., d, N) -> A: (.., N, N), columns summing to one."""
-    S = ar.matmul(ar.T(K), Q)  # (.., N, N): S[i, j] = <k_i, q_j>
-    half_sq = ar.sum(K * K, axis=-2) * ar.const(Fraction(1, 2))  # (.., N): ½‖k_i‖²
-    S = S - half_sq[..., :, None]  # key bias, constant along each row i
+    S = key_bias_scores(ar, K, Q)  # (.., N, N)
     shift = ar.softmax_shift(S, np.ones(S.shape[-2:], dtype=int))
     E = ar.exp(S if shift is None else S - shift)  # (.., N, N)
     return E / ar.sum(E, axis=-2)[..., None, :]
@@ -74,9 +87,7 @@ def key_bias_softmax(ar: Arithmetic, K: Any, Q: Any) -> Any:
 def key_bias_exp_unnormalised(ar: Arithmetic, K: Any, Q: Any) -> Any:
     """A falsifier's kernel: exp(k_iᵀq_j − ½‖k_i‖²) without the normalisation
     over keys (the β_ij weights not normalised)."""
-    S = ar.matmul(ar.T(K), Q)
-    half_sq = ar.sum(K * K, axis=-2) * ar.const(Fraction(1, 2))
-    return ar.exp(S - half_sq[..., :, None])
+    return ar.exp(key_bias_scores(ar, K, Q))
 
 
 def _block_reader(d: int, block: int, blocks: int) -> np.ndarray:
@@ -216,6 +227,15 @@ def hopfield_layer(d: int, N: int, beta: Any) -> Attention:
                      residual="concat", names=tuple(f"xi1:{k}" for k in range(d)))
 
 
+def hopfield_readout(d: int, N: int) -> Readout:
+    """The retrieved pattern ξ' = rows ``xi1:*`` (the newest block) of the
+    state token (column N): a (d, 2d) selector [0 I] as the read-out vector."""
+    R = _block_reader(d, 1, 2)
+    return Readout(vector=R, column=N)
+
+
 def hopfield_transformer(d: int, N: int, beta: Any) -> Transformer:
+    """One Hopfield update as one attention layer; its read-out is ξ' (the
+    state token's newest block)."""
     return Transformer(layers=(hopfield_layer(d, N, beta),), coordinates=tuple(f"x:{k}" for k in range(d)),
-                       name="Hopfield update")
+                       readout=hopfield_readout(d, N), name="Hopfield update")

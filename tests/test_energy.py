@@ -1,7 +1,8 @@
 """Tests of constructions/energy.py, verify/algorithms/energy.py and the
-``energy`` claims: identities on hypothesis draws (float64 with running error
-bounds, exact where rational), descent decided exactly or by arb balls, tie
-handling, bad inputs, falsifiers, the Hopfield-bound erratum."""
+``energy`` claims (verify/claims/energy/): identities on hypothesis draws
+(float64 with running error bounds, exact where rational), descent decided
+exactly or by arb balls through the claims' specs, tie handling, bad inputs,
+falsifiers, our corrected reading of the Hopfield bound."""
 
 from __future__ import annotations
 
@@ -12,23 +13,46 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from transformer_proofs.constructions.arithmetic import Float64, Float64Bounded, Rational, arb_precision
+from transformer_proofs.constructions.arithmetic import Ball, Float64, Float64Bounded, Rational
 from transformer_proofs.constructions.energy import (
     ConditionError,
     feedforward_layer,
     feedforward_stack,
     hopfield_layer,
     hopfield_prompt,
+    hopfield_transformer,
     last_block,
     mm_attention_stack,
     spectrum_report,
 )
 from transformer_proofs.constructions.engine import PromptError, forward
 from transformer_proofs.verify.algorithms import energy as alg
-from transformer_proofs.verify.checks import DyadicDraw, bounded_comparison
-from transformer_proofs.verify.claims import energy as fam
-from transformer_proofs.verify.claims._certify import certify_le
+from transformer_proofs.verify.claims.energy import claims as fam
+from transformer_proofs.verify.claims.energy import errata
+from transformer_proofs.verify.claims.energy.instances import (
+    FeedForward,
+    Hopfield,
+    Tokens,
+    draw_hopfield,
+    draw_simplex,
+    obj,
+    symmetric_with_spectrum,
+)
+from transformer_proofs.verify.claims.energy.instances import (
+    equal_norm_tokens as sphere_tokens,
+)
+from transformer_proofs.verify.draws import DyadicDraw
 from transformer_proofs.verify.registry import Context, select
+from transformer_proofs.verify.relations import EQUAL, INEQUALITY
+
+
+def bounded_equal(out, ref) -> bool:
+    return EQUAL.float64(out, ref).status == "holds"
+
+
+def descent_verdict(spec, inst, prec: int = 128):
+    with Ball(prec).working_precision():
+        return INEQUALITY.ball(*spec.evaluate(Ball(prec), inst))
 
 # ---------------------------------------------------------------------------
 # strategies (each with a test of its promise)
@@ -40,14 +64,14 @@ def dyadic_tokens(draw: st.DrawFn, max_d: int = 3, max_n: int = 4) -> np.ndarray
     """A (d, n) object array of dyadic rationals k/16 in [-2, 2]."""
     d, n = draw(st.integers(1, max_d)), draw(st.integers(1, max_n))
     vals = [Fraction(draw(st.integers(-32, 32)), 16) for _ in range(d * n)]
-    return fam._arr(vals, (d, n))
+    return obj(vals, (d, n))
 
 
 @st.composite
 def equal_norm_tokens(draw: st.DrawFn) -> np.ndarray:
     """Tokens of exactly equal Euclidean norm (rational sphere points)."""
     seed, d, n = draw(st.integers(0, 2**32 - 1)), draw(st.integers(1, 3)), draw(st.integers(2, 5))
-    return fam._equal_norm_tokens(DyadicDraw(np.random.default_rng(seed)), d, n)
+    return sphere_tokens(DyadicDraw(np.random.default_rng(seed)), d, n)
 
 
 @st.composite
@@ -55,7 +79,7 @@ def spectral_weight(draw: st.DrawFn, lo: int = -63, hi: int = 64) -> tuple[np.nd
     """(W, λ): W = Q diag(λ) Qᵀ exactly, λ_k = k/64 with k in [lo, hi]."""
     seed, d = draw(st.integers(0, 2**32 - 1)), draw(st.integers(1, 3))
     lams = [Fraction(draw(st.integers(lo, hi)), 64) for _ in range(d)]
-    return fam.symmetric_with_spectrum(DyadicDraw(np.random.default_rng(seed)), lams), lams
+    return symmetric_with_spectrum(DyadicDraw(np.random.default_rng(seed)), lams), lams
 
 
 @settings(max_examples=15)
@@ -97,7 +121,7 @@ def test_mm_attention_equals_mm_step(Y: np.ndarray, L: int) -> None:
     ref = ar.array(Y)
     for _ in range(L):
         ref = alg.mm_step(ar, ref)
-    assert bounded_comparison(out, ref)[2]
+    assert bounded_equal(out, ref)
 
 
 @settings(max_examples=15)
@@ -105,11 +129,11 @@ def test_mm_attention_equals_mm_step(Y: np.ndarray, L: int) -> None:
 def test_plain_softmax_is_mm_step_for_equal_norms(Y: np.ndarray) -> None:
     ar = Float64Bounded()
     out = last_block(forward(ar, mm_attention_stack(*Y.shape, 1, key_bias=False), ar.array(Y)), Y.shape[0])
-    assert bounded_comparison(out, alg.mm_step(ar, ar.array(Y)))[2]
+    assert bounded_equal(out, alg.mm_step(ar, ar.array(Y)))
 
 
 def test_dropped_key_bias_differs_for_unequal_norms() -> None:
-    Y = fam._arr([Fraction(0), Fraction(2)], (1, 2))
+    Y = obj([Fraction(0), Fraction(2)], (1, 2))
     f = Float64()
     plain = last_block(forward(f, mm_attention_stack(1, 2, 1, key_bias=False), f.array(Y)), 1)
     assert np.abs(plain - alg.mm_step(f, f.array(Y))).max() > 0.1
@@ -136,24 +160,24 @@ def test_feedforward_descends_exactly(Wl: tuple[np.ndarray, list[Fraction]], see
     W, _ = Wl
     draw = DyadicDraw(np.random.default_rng(seed))
     d = W.shape[0]
-    inst = {"W": W, "b": draw.real((d,)), "Y": fam._arr([abs(v) for v in draw.real((d, 2)).ravel()], (d, 2)), "eta": 1}
-    after, before = fam._ff_exact_pair(inst)
-    assert after <= before
+    inst = FeedForward(W, draw.real((d,)), obj([abs(v) for v in draw.real((d, 2)).ravel()], (d, 2)))
+    after, before = fam.FF_DESCENT.evaluate(Rational(), inst)
+    assert after[0] <= before[0]
 
 
 @settings(max_examples=15)
 @given(dyadic_tokens(max_n=3))
 def test_mm_descends_certified(Y: np.ndarray) -> None:
-    tally = certify_le([{"Y": Y, "alpha": 1}], fam._mm_descent_pair)
-    assert not tally.violated and tally.certified + len(tally.undecided) == 1
+    v = descent_verdict(fam.MM_DESCENT, Tokens(Y))
+    assert v.status != "fails"
 
 
 def test_hopfield_layer_is_update() -> None:
-    X = fam._arr([Fraction(1), Fraction(-1, 2), Fraction(3, 4), Fraction(1, 4)], (2, 2))
-    xi = fam._arr([Fraction(1, 2), Fraction(-1)], (2,))
+    X = obj([Fraction(1), Fraction(-1, 2), Fraction(3, 4), Fraction(1, 4)], (2, 2))
+    xi = obj([Fraction(1, 2), Fraction(-1)], (2,))
     ar = Float64Bounded()
-    out = forward(ar, fam.hopfield_transformer(2, 2, Fraction(3, 2)), ar.array(hopfield_prompt(X, xi)))[2:, -1]
-    assert bounded_comparison(out, alg.hopfield_update(ar, X, Fraction(3, 2), ar.array(xi)))[2]
+    out = forward(ar, hopfield_transformer(2, 2, Fraction(3, 2)), ar.array(hopfield_prompt(X, xi)))[2:, -1]
+    assert bounded_equal(out, alg.hopfield_update(ar, X, Fraction(3, 2), ar.array(xi)))
 
 
 # ---------------------------------------------------------------------------
@@ -161,21 +185,28 @@ def test_hopfield_layer_is_update() -> None:
 # ---------------------------------------------------------------------------
 
 
-def test_certify_reports_ties_honestly() -> None:
-    with arb_precision(128):
-        third = flint.arb(1) / 3
-    exact = certify_le([0], lambda i, p: (flint.arb(1), flint.arb(1)))
-    assert exact.certified == 1 and exact.exact_ties == 1
-    overlap = certify_le([0], lambda i, p: (flint.arb(1) / 3, third))  # equal values, non-zero radii
-    assert overlap.certified == 0 and len(overlap.undecided) == 1
-    bad = certify_le([0], lambda i, p: (flint.arb(2), flint.arb(1)))
-    assert len(bad.violated) == 1
+def test_ball_relation_reports_ties_honestly() -> None:
+    """The reading the descent checks rely on: an exact zero gap is a certified
+    tie, overlapping balls are undecided (a failed check), a certain excess fails."""
+    one, third = flint.arb(1), flint.arb(1) / 3
+    assert INEQUALITY.ball(obj([one], (1,)), obj([one], (1,))).status == "holds"
+    assert INEQUALITY.ball(obj([third], (1,)), obj([flint.arb(1) / 3], (1,))).status == "undecided"
+    assert INEQUALITY.ball(obj([flint.arb(2)], (1,)), obj([one], (1,))).status == "fails"
 
 
-def test_fixed_point_is_a_tie_not_a_pass() -> None:
-    Y = fam._arr([Fraction(1, 2)] * 3, (1, 3))  # all tokens equal: MM(Y) = Y
-    tally = certify_le([{"Y": Y, "alpha": 1}], fam._mm_descent_pair)
-    assert tally.exact_ties == 1 and tally.certified == 1 and "exact equalities" in tally.summary("x")
+def test_fixed_point_is_an_exact_tie() -> None:
+    Y = obj([Fraction(1, 2)] * 3, (1, 3))  # all tokens equal: MM(Y) = Y, computed exactly in arb
+    v = descent_verdict(fam.MM_DESCENT, Tokens(Y))
+    assert v.status == "holds" and v.margin == 0.0
+
+
+def test_hopfield_draws_avoid_undecidable_ties() -> None:
+    draw = DyadicDraw(np.random.default_rng(3))
+    for _ in range(200):
+        inst = draw_hopfield(draw, {"d": 1, "N": 1, "scale": 0})
+        assert not (inst.X[0, 0] == inst.xi[0]) and inst.X[0, 0] != 0
+        simplex = draw_simplex(draw, {"d": 2, "N": 3})
+        assert any(v != 0 for v in simplex.X.ravel())
 
 
 def test_spectrum_report_exact() -> None:
@@ -213,14 +244,25 @@ def test_bad_inputs() -> None:
 def test_step_size_bound_for_feedforward() -> None:
     """W = −1, b = 1: the boundary λ = −1 gives an exact 2-cycle (a tie); λ = −5/4 raises f."""
     for lam, expect in ((Fraction(-1), "tie"), (Fraction(-5, 4), "up")):
-        inst = {"W": fam._arr([lam], (1, 1)), "b": fam._arr([Fraction(1)], (1,)), "Y": fam._arr([Fraction(1, 4)], (1, 1)), "eta": 1}
-        after, before = fam._ff_exact_pair(inst)
-        assert (after == before) if expect == "tie" else (after > before)
+        inst = FeedForward(obj([lam], (1, 1)), obj([Fraction(1)], (1,)), obj([Fraction(1, 4)], (1, 1)))
+        after, before = fam.FF_DESCENT.evaluate(Rational(), inst)
+        assert (after[0] == before[0]) if expect == "tie" else (after[0] > before[0])
 
 
-def test_hopfield_bound_erratum_exact() -> None:
-    xi, E = fam._bound_counterexample()
-    assert (xi, E) == (Fraction(-2), Fraction(9, 2))
+def test_hopfield_earlier_reading_corrected() -> None:
+    """Our earlier reading (E ≤ 2M² for every ξ) is refuted at ξ = −2, outside Lemma A1's simplex;
+    the check belongs to the corrected claim, so it holds."""
+    res = errata.BOUND_CORRECTION_CHECK(Context(0))
+    assert res.status == "holds" and "ξ = -2" in res.data["counterexample"] and "9/2" in res.data["counterexample"]
+    claim = select("energy.hopfield")[0]
+    assert claim.erratum is None and claim.correction.check == res.mode and claim.provenance.kind == "printed"
+
+
+def test_hopfield_upper_bound_holds_at_simplex_vertices() -> None:
+    X = obj([Fraction(1), Fraction(-1, 2), Fraction(0), Fraction(3, 4)], (2, 2))
+    for k in range(2):
+        v = descent_verdict(fam.HOP_UPPER, Hopfield(X, X[:, k].copy(), Fraction(1, 8)))
+        assert v.status == "holds"
 
 
 # ---------------------------------------------------------------------------
@@ -233,7 +275,7 @@ def test_family_checks_and_falsifiers() -> None:
     for claim in select("energy.*"):
         for mode, check in claim.checks.items():
             res = check(ctx)
-            expected = {"refuted"} if claim.erratum else {"holds", "skipped"}
+            expected = {"holds", "skipped"}
             assert res.status in expected, (claim.id, mode, res.detail)
         for f in claim.falsifiers:
             caught, how = f.run(ctx)
