@@ -147,9 +147,16 @@ class Equal(Relation):
         return Verdict("holds", worst_rad, worst_rad)
 
 
+def exact_value(x: Any) -> Fraction:
+    """An exact ordered value as a Fraction (ints, Fractions, flint's fmpq)."""
+    if hasattr(x, "p") and hasattr(x, "q"):
+        return Fraction(int(x.p), int(x.q))
+    return Fraction(x)
+
+
 def _orderable(x: Any) -> bool:
     try:
-        Fraction(x)
+        exact_value(x)
         return True
     except (TypeError, ValueError):
         try:
@@ -171,7 +178,7 @@ class AtMost(Relation):
 
     def exact(self, lhs: Any, rhs: Any) -> Verdict:
         _same_shape(lhs, rhs)
-        slack = [Fraction(b) - Fraction(a) for a, b in zip(_flat(lhs), _flat(rhs))]
+        slack = [exact_value(b) - exact_value(a) for a, b in zip(_flat(lhs), _flat(rhs))]
         worst = min(range(len(slack)), key=lambda i: slack[i]) if slack else 0
         if slack and slack[worst] < 0:
             return Verdict("fails", float(-slack[worst]), 0.0, where=f"entry {worst} exceeds its bound")
@@ -217,7 +224,7 @@ class Ranking(Relation):
         for i, want in enumerate(np.asarray(rhs).ravel()):
             if int(want) < 0:
                 continue
-            row = [Fraction(v) for v in scores[i]]
+            row = [exact_value(v) for v in scores[i]]
             others = [v for j, v in enumerate(row) if j != int(want)]
             if others and not row[int(want)] > max(others):
                 top = max(range(len(row)), key=lambda j: row[j])
