@@ -110,7 +110,7 @@ LAYER_SPEC: ClaimSpec[LayerInstance] = ClaimSpec(
            "mpmath": [{"d": 2, "n": 3}, {"d": 3, "n": 6}],
            "rational": [{"d": 1, "n": 1}, {"d": 4, "n": 8}, {"d": 8, "n": 20}],
            "prime-field": [{"d": 8, "n": 20}, {"d": 16, "n": 64}],
-           "symbolic": [{"d": 2, "n": 2}]},
+           "symbolic": [{"d": 2, "n": 2}, {"d": 1, "n": 5}]},
     degree=lambda s: 5,
     mutants=(
         Mutant("printed V_2 = +J", "the second head's value not negated: ReLU(u) + ReLU(-u) = |u|",
@@ -174,7 +174,7 @@ INIT_SPEC: ClaimSpec[InitInstance] = ClaimSpec(
            "mpmath": [{"d": 2, "n": 3}, {"d": 3, "n": 6}],
            "rational": [{"d": 1, "n": 2}, {"d": 4, "n": 8}],
            "prime-field": [{"d": 16, "n": 64}],
-           "symbolic": [{"d": 2, "n": 2}]},
+           "symbolic": [{"d": 2, "n": 2}, {"d": 1, "n": 6}, {"d": 2, "n": 4}]},
     degree=lambda s: 4,
     mutants=(Mutant("printed V_2 = +nαJ", "second value not negated", lambda m, i: flip_second_value(m),
                     modes=ORDERED_MODES, why=NO_GF_RELU),
@@ -282,7 +282,7 @@ K_SPEC: ClaimSpec[NewtonInstance] = ClaimSpec(
            "mpmath": [{"d": 2, "n": 3, "k": 1}, {"d": 3, "n": 6, "k": 3}],
            "rational": [{"d": 1, "n": 2, "k": 1}, {"d": 3, "n": 6, "k": 4}, {"d": 4, "n": 8, "k": 6}],
            "prime-field": [{"d": 4, "n": 8, "k": 3}, {"d": 16, "n": 64, "k": 10}],
-           "symbolic": [{"d": 1, "n": 2, "k": 1}]},
+           "symbolic": [{"d": 1, "n": 2, "k": 1}, {"d": 1, "n": 4, "k": 1}]},
     degree=k_degree, mutants=K_MUTANTS)
 
 register(Claim(
@@ -502,9 +502,10 @@ def rate_reference(ar: Arithmetic, inst: Any) -> Any:
 
 
 def gd_run(ar: Arithmetic, method: NewtonMethod, inst: Any) -> Any:
-    """[factor × Newton iterations to 1e-8] (the cap + 1 if never)."""
+    """[factor × Newton iterations to 1e-8] (inf if not within NEWTON_K)."""
     errs = newton_errors(method, inst.X, inst.y, NEWTON_K)
-    return ErrArray.lift(np.array([float(GD_FACTOR[int(inst.kappa)] * _first_below(errs, EPS_TARGET, NEWTON_K + 1))]))
+    k = _first_below(errs, EPS_TARGET, -1)  # never within NEWTON_K iterations: no finite count
+    return ErrArray.lift(np.array([float(GD_FACTOR[int(inst.kappa)] * k) if k >= 0 else float("inf")]))
 
 
 def gd_reference(ar: Arithmetic, inst: Any) -> Any:
