@@ -13,13 +13,13 @@ from hypothesis import strategies as st
 from transformer_proofs.constructions.arithmetic import Float64, PrimeField, Rational
 from transformer_proofs.constructions.engine import PromptError, forward
 from transformer_proofs.constructions.newton import (
+    StepSizeOutsideRegion,
+    convergent_step,
     inversion_prompt,
     layer_count,
     linear_newton_step,
     linearise_relu_pairs,
     newton_prompt,
-    StepSizeOutsideRegion,
-    convergent_step,
     newton_transformer,
     printed_init_layer,
     printed_newton_layer,
