@@ -170,8 +170,64 @@ def newton_prompt(X: Any, y: Any, x_q: Any) -> np.ndarray:
     return Z
 
 
-def newton_transformer(d: int, n: int, k: int, alpha: Any) -> Transformer:
+class StepSizeOutsideRegion(ValueError):
+    """α is outside the region 0 < α < 2/λ_max(S)² where M_k -> S⁺."""
+
+
+def _exact(v: Any) -> Fraction | None:
+    """v as an exact rational (a double is one), or None for a symbol or a
+    field element, which have no order."""
+    if isinstance(v, (Fraction, int, np.integer)):
+        return Fraction(int(v)) if not isinstance(v, Fraction) else v
+    if isinstance(v, (float, np.floating)):
+        if not np.isfinite(v):
+            raise StepSizeOutsideRegion(f"Newton step α = {v!r} must be finite")
+        return Fraction(float(v))
+    return None
+
+
+def positive_definite(A: Sequence[Sequence[Fraction]]) -> bool:
+    """Is the symmetric rational matrix A positive definite?  Decided exactly:
+    Gaussian elimination without pivoting, every pivot > 0 (Sylvester)."""
+    M = [[Fraction(v) for v in row] for row in A]
+    m = len(M)
+    for i in range(m):
+        if M[i][i] <= 0:
+            return False
+        for r in range(i + 1, m):
+            f = M[r][i] / M[i][i]
+            for c in range(i, m):
+                M[r][c] -= f * M[i][c]
+    return True
+
+
+def convergent_step(X: Any, alpha: Any) -> bool:
+    """0 < α < 2/λ_max(S)² for S = XᵀX, decided exactly (floats are read as
+    the rationals they are): α > 0 and (2/α) I - S² positive definite.  This
+    is |1 - αλ²| < 1 on every nonzero eigenvalue λ of S, the region where
+    I - M_k S = (I - αS²)^{2^k} -> the projector off range(S), i.e. M_k -> S⁺.
+    Raises TypeError when α or X is not real (a symbol, a field element)."""
+    a = _exact(alpha)
+    Xq = [[_exact(v) for v in row] for row in np.asarray(X, dtype=object)]
+    if a is None or any(v is None for row in Xq for v in row):
+        raise TypeError("the convergence region is decided for real α and X only")
+    if a <= 0:
+        return False
+    d = len(Xq[0]) if Xq else 0
+    S = [[sum((Xq[r][i] * Xq[r][j] for r in range(len(Xq))), Fraction(0)) for j in range(d)] for i in range(d)]
+    S2 = [[sum((S[i][m] * S[m][j] for m in range(d)), Fraction(0)) for j in range(d)] for i in range(d)]
+    return positive_definite([[(2 / a if i == j else Fraction(0)) - S2[i][j] for j in range(d)] for i in range(d)])
+
+
+def newton_transformer(d: int, n: int, k: int, alpha: Any, design: Any = None) -> Transformer:
     """k + 2 layers predicting x_qᵀ M_k Xᵀ y (ours; see the module docstring).
+
+    The weights do not depend on the prompt, but α only makes sense for the
+    prompts whose S it keeps in the convergent region: a real α <= 0 is
+    refused, and with ``design`` (the prompt's X, n x d) an α outside
+    0 < α < 2/λ_max(XᵀX)² is refused (:func:`convergent_step`, exact), with
+    StepSizeOutsideRegion.  Symbolic and prime-field α (no order) are
+    accepted: the identity checks use them as free parameters.
 
     Layer 0 (init, ours): two ReLU heads, score ±x_tᵀx_j, value ±nα x_j into
         the empty top block: (1/n) Σ_j (x_tᵀ x_j) nα x_j = αS x_t = M_0 x_t.
@@ -182,6 +238,17 @@ def newton_transformer(d: int, n: int, k: int, alpha: Any) -> Transformer:
     if not isinstance(k, (int, np.integer)) or k < 0:
         raise ValueError(f"the number of Newton iterations k must be an integer >= 0, got {k!r}")
     _check_sizes(d, n)
+    a = _exact(alpha)
+    if a is not None and a <= 0:
+        raise StepSizeOutsideRegion(f"Newton step α = {alpha} must be positive (M_0 = αS, α > 0)")
+    if design is not None:
+        if np.shape(design) != (n, d):
+            raise PromptError(f"design must be the prompt's X of shape ({n}, {d}), got {np.shape(design)}")
+        if not convergent_step(design, alpha):
+            raise StepSizeOutsideRegion(
+                f"Newton step α = {alpha} is outside 0 < α < 2/λ_max(XᵀX)² for this design: I - M_k S = "
+                "(I - αS²)^(2^k) does not tend to the projector off range(S), so M_k does not tend to S⁺ "
+                "(at α = 2/λ_max² exactly the top eigendirection is never recovered)")
     D = 2 * d + 2
     top, bottom, iy, ipred = list(range(d)), list(range(d, 2 * d)), 2 * d, 2 * d + 1
     P_x, P_T = _select(bottom, D), _select(top, D)

@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 from transformer_proofs.constructions.arithmetic import Float64, PrimeField, Rational
 from transformer_proofs.constructions.engine import PromptError, forward
 from transformer_proofs.constructions.newton import (
+    StepSizeOutsideRegion,
+    convergent_step,
     inversion_prompt,
     layer_count,
     linear_newton_step,
@@ -242,3 +244,96 @@ def test_claim_checks_and_falsifiers(claim_id):
         assert caught, (f.name, how)
     if EXPECTED[claim_id] == "refuted":
         assert claim.erratum is not None and claim.erratum.corrected_claim in EXPECTED
+
+
+# ---------------------------------------------------------------------------
+# the spec port: α refused outside the convergent region, errata computed
+# ---------------------------------------------------------------------------
+
+EDGE = Fraction(2)  # X = [[1]]: S = 1, the region is 0 < α < 2/λ_max² = 2
+
+
+@pytest.mark.parametrize("alpha, ok", [
+    (EDGE - Fraction(1, 2**60), True), (EDGE, False), (EDGE + Fraction(1, 2**60), False),
+    (Fraction(1, 2**60), True), (Fraction(0), False), (Fraction(-1, 2**60), False),
+    (1.9999999999999998, True), (2.0, False),  # floats read as the rationals they are
+])
+def test_newton_transformer_alpha_region_both_sides(alpha, ok):
+    X = np.array([[Fraction(1)]], dtype=object)
+    assert convergent_step(X, alpha) is ok
+    if ok:
+        newton_transformer(1, 1, 2, alpha, design=X)
+    else:
+        with pytest.raises(StepSizeOutsideRegion):
+            newton_transformer(1, 1, 2, alpha, design=X)
+
+
+def test_alpha_region_agrees_with_the_float_checker_away_from_the_edge():
+    """d = 2, S = diag(9, 1): the edge 2/81; the family's checker agrees off the fuzz."""
+    X = np.array([[3.0, 0.0], [0.0, 1.0]])
+    S = alg.gram(X)
+    edge = 2 / 81
+    for a in (edge * (1 - 1e-9), edge * (1 + 1e-9), edge / 2):
+        inside = convergent_step(X, a)
+        try:
+            alg.check_newton_alpha(S, a)
+            float_inside = True
+        except alg.StepSizeError:
+            float_inside = False
+        assert inside == float_inside == (a < edge)
+    with pytest.raises(StepSizeOutsideRegion, match="positive"):
+        newton_transformer(2, 2, 1, -0.5)
+    with pytest.raises(PromptError, match="design"):
+        newton_transformer(2, 2, 1, 0.01, design=np.zeros((3, 2)))
+
+
+ERRATA = ("newton.layer_printed", "newton.init_printed", "newton.expansion_printed", "newton.step_size_printed")
+
+
+def test_errata_cite_their_own_equations_and_compute_their_counterexamples():
+    wheres = set()
+    for cid in ERRATA:
+        (claim,) = select(cid)
+        assert claim.provenance.kind == "printed" and claim.provenance.quote
+        assert "eq" in claim.provenance.where
+        wheres.add(claim.provenance.where)
+        e = claim.erratum
+        assert e.counterexample is None  # computed, not typed
+        assert e.scope and e.authors_code
+        (res,) = [chk(Context(0)) for chk in claim.checks.values()]
+        assert res.status == "refuted" and res.data["counterexample"]
+    assert len(wheres) == len(ERRATA)
+
+
+def test_init_counterexample_is_a_context_token():
+    (claim,) = select("newton.init_printed")
+    res = claim.checks["rational"](Context(0))
+    text = res.data["counterexample"]
+    assert "n=2" in text and "x_1" in text and "context token" in text
+    assert "x_q" not in text.split("(exact)")[0]
+
+
+def test_printed_init_holds_on_a_single_context_token():
+    """n = 1: the only score x_1ᵀx_1 >= 0, so the printed pair is right there."""
+    ar = Rational()
+    X = np.array([[Fraction(1), Fraction(-2)]], dtype=object)
+    Z = np.concatenate([np.concatenate([X.T, np.zeros((2, 1), dtype=object)], axis=1)] * 2, axis=0)
+    printed = forward(ar, printed_init_layer(2, 1, Fraction(1), v2_sign=1), Z)
+    fixed = forward(ar, printed_init_layer(2, 1, Fraction(1), v2_sign=-1), Z)
+    assert all(a == b for a, b in zip(printed[:, 0], fixed[:, 0]))
+
+
+def test_convergence_table_states_no_machine_dependent_fate():
+    from transformer_proofs.verify.claims.newton.figures import convergence_table
+
+    text = convergence_table(Context(0))
+    assert "blow up from" not in text and "happened to" not in text
+    assert convergence_table(Context(0)) == text
+
+
+def test_k_steps_readout_mutants_are_caught():
+    (claim,) = select("newton.k_steps")
+    names = {f.name: f for f in claim.falsifiers}
+    for name in ("read-out sign", "read-out coordinate"):
+        caught, how = names[name].run(Context(0))
+        assert caught, how

@@ -1,8 +1,8 @@
 """newton.layer as a layer lemma for all sizes, from the printed block form.
 
 Fu, Chen, Jia, Sharan 2023/24, "Transformers Learn Higher-Order Optimization
-Methods for In-Context Learning", arXiv:2310.17086, App. B (as transcribed in
-shared/CLAIMS.md §2).  Tokens h_t = [T x_t; x_t] (blocks top d, bottom d);
+Methods for In-Context Learning", arXiv:2310.17086, App. B.2, eqs. (27)–(32)
+(read in the paper's full text).  Tokens h_t = [T x_t; x_t] (blocks top d, bottom d);
 columns [n context | query]; keys over the n context tokens (M = diag(I_n, 0)):
 
     S(T) = [[T Xᵀ, T x_q],
@@ -20,8 +20,8 @@ Lemma (for symmetric T): the layer maps S(T) to S(2T − T S T).
   s ≤ 0 it fails (residual 2 T S T), and on mixed cells there is no block form.
   For T ⪰ 0 (every M_k is) the diagonal scores s_tt = −(n/2) x_tᵀ T x_t are ≤ 0,
   so the cell s ≥ 0 forces T x_t = 0 for all t: on every prompt with T Xᵀ ≠ 0
-  the printed pair is not the Newton step.  This is a finding against the
-  transcription (CLAIMS.md §2 says the paper argues ReLU(u) + ReLU(−u) = u).
+  the printed pair is not the Newton step.  This is the paper's erratum
+  newton.layer_printed (eq. (28) argues ReLU(u) + ReLU(−u) = u).
 - With V_2 = −J (our correction) ReLU(s) − ReLU(−s) = s on every cell and the
   lemma holds for all d, n.
 
@@ -52,7 +52,7 @@ PRINTED_NOTE = ("with V_2 = +J the pair computes (ReLU(s) + ReLU(−s)) J h = |s
                 "uniform sign cells; on s ≥ 0 the lemma holds, on s ≤ 0 it fails, mixed cells have no block form. "
                 "For T ⪰ 0 the diagonal scores −(n/2) x_tᵀ T x_t are ≤ 0, so the cell s ≥ 0 forces T x_t = 0: "
                 "on no prompt with T Xᵀ ≠ 0 is the printed pair the Newton step. V_2 = −J repairs it "
-                "(finding against the transcription in CLAIMS.md §2).")
+                "(the erratum newton.layer_printed of App. B.2, eq. (28)).")
 
 
 def _p(a: Atom) -> Poly:
@@ -114,6 +114,6 @@ def newton_layer_lemma(v2_sign: int = -1, L: int = 2,
                   ("M_0 = αXᵀX symmetric", M0.T - M0)],
             row_names=ROWS,
             source=("read from the construction at " + ", ".join(f"(d, n) = ({s['d']}, {s['n']})" for s in read_sizes)
-                    if build is not None else "printed block form (CLAIMS.md §2, Fu et al. App. B)"),
+                    if build is not None else "printed block form (Fu et al. App. B.2, eqs. (27)–(30))"),
             notes=PRINTED_NOTE if v2_sign > 0 and build is None else "")
     return make
