@@ -5,6 +5,7 @@ candidate list inside the paper's own scope."""
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from fractions import Fraction
 from typing import Any, Iterator
 
@@ -12,9 +13,10 @@ import numpy as np
 from transformer_proofs.constructions.arithmetic import Arithmetic, Rational
 from transformer_proofs.constructions.newton import printed_init_layer, printed_newton_layer
 from transformer_proofs.verify.algorithms import newton as algorithms
-from transformer_proofs.verify.checkers import counterexample_search
+from transformer_proofs.verify.checkers import counterexample_search, falsifier_from_check
 from transformer_proofs.verify.claims.newton.claims import (
     Recursion,
+    expansion_reference,
     expansion_run,
     init_prompt,
     init_reference,
@@ -114,6 +116,10 @@ register(Claim(
     statement=("As printed: the Newton layer with V_1 = V_2 = J (the paper arguing ReLU(u) + ReLU(-u) = u) maps "
                "T x_t to (2T - TST) x_t on the context tokens."),
     checks={"rational": counterexample_search(_layer_candidates, LAYER_PRINTED, _describe_layer, budget=BUDGET)},
+    falsifiers=[falsifier_from_check(
+        "corrected layer searched", "the same search with V_2 = −J must find no counterexample (the search reports "
+        "only mismatches the printed layer has)",
+        counterexample_search(_layer_candidates, LAYER_FIXED, _describe_layer, budget=BUDGET))],
     provenance=Provenance(
         "printed", "App. B.2, eqs. (27)–(28) (and (29)–(31) built on them)",
         quote=("V_1 = V_2 = J ... [ReLU((G h_t)ᵀ(J h_j)) + ReLU(−(G h_t)ᵀ(J h_j))]·(J h_j) = (G h_t)ᵀ(J h_j)(J h_j)"),
@@ -165,6 +171,9 @@ register(Claim(
     statement=("As printed: the init layer with V_1 = V_2 = nα[[I,0],[0,0]] turns [x_t; x_t] into "
                "[x_t + αS x_t; x_t] for every context token t ∈ [n]."),
     checks={"rational": counterexample_search(_init_candidates, INIT_PRINTED, _describe_init, budget=BUDGET)},
+    falsifiers=[falsifier_from_check(
+        "corrected init searched", "the same search with V_2 = −nαJ must find no counterexample",
+        counterexample_search(_init_candidates, INIT_FIXED, _describe_init, budget=BUDGET))],
     provenance=Provenance(
         "printed", "App. B.2, eqs. (20)–(22)",
         quote=("ReLU(x_tᵀx_j) + ReLU(−x_tᵀx_j) = ⟨x_t, x_j⟩ (21); Let all value matrices V_m = nα[[I, O], [O, O]] "
@@ -213,6 +222,10 @@ def _m12(ar: Arithmetic, model: Recursion, inst: ExpansionInstance) -> Any:
 EXPANSION_PRINTED = ClaimSpec(
     draw=draw_expansion, build=lambda i: Recursion(), run=_m12, reference=printed_expansion_reference,
     sizes={"float64": [{"d": 1, "kmax": 2}]})
+EXPANSION_CORRECTED = ClaimSpec(
+    draw=draw_expansion, build=lambda i: Recursion(), run=_m12,
+    reference=lambda ar, i: expansion_reference(ar, ExpansionInstance(i.d, i.X, i.alpha, 2))[:2 * i.d],
+    sizes={"float64": [{"d": 1, "kmax": 2}]})
 
 
 def _describe_expansion(inst: ExpansionInstance, out: Any, exp: Any) -> str:
@@ -235,6 +248,11 @@ register(Claim(
     statement="As printed: M_1 = 2αS - 4α²S³ and M_2 = 4αS - 12α²S³ + 16α³S⁵ - 16α⁴S⁷.",
     checks={"rational": counterexample_search(_expansion_candidates, EXPANSION_PRINTED, _describe_expansion,
                                               budget="d = 1, X = [[c]], c = 1, 2, 3, printed α = 2/c⁴")},
+    falsifiers=[falsifier_from_check(
+        "corrected expansions searched", "the same search against M_1 = 2αS − α²S³ and its M_2 must find no "
+        "counterexample",
+        counterexample_search(_expansion_candidates, EXPANSION_CORRECTED, _describe_expansion,
+                                              budget="d = 1, X = [[c]], c = 1, 2, 3, printed α = 2/c⁴"))],
     provenance=Provenance(
         "printed", "§5 (text after eq. (10)) and App. B.3, eqs. (38)–(39)",
         quote=("M_1 = 2M_0 − M_0SM_0 = 2αSᵀ − 4α²SᵀSSᵀ = 2αS − 4α²S³ (38); ... = 4αS − 12α²S³ + 16α³S⁵ − 16α⁴S⁷ (39)"),
@@ -334,6 +352,11 @@ register(Claim(
     checks={"rational": counterexample_search(
         _step_candidates, STEP_PRINTED, _describe_step,
         budget="d = 1, X = [[1]], [[2]]; then d = 4, S = Q diag(9, 4, 1, 1/4) Qᵀ; K = 10 iterations")},
+    falsifiers=[falsifier_from_check(
+        "half the printed α searched", "the same candidates with α = 1/‖SSᵀ‖₂ (inside the convergent region) must "
+        "show no stalled eigendirection",
+        counterexample_search(lambda: (replace(c, alpha=c.alpha / 2) for c in _step_candidates()), STEP_PRINTED,
+                              _describe_step, budget="the same candidates, α halved"))],
     relation=STEP_PRINTED.relation,
     provenance=Provenance(
         "printed", "§3.1, eq. (5) (α) with the convergence statement after it; App. B.3, eq. (37)",
