@@ -2,7 +2,8 @@
 
 Cheng, Chen, Sra (2024), "Transformers Implement Functional Gradient Descent
 to Learn Non-Linear Functions In Context", ICML 2024, arXiv:2312.06528,
-Proposition 3.1 and §3–4 (as transcribed in shared/CLAIMS.md §3).
+Proposition 1 (Proposition 3.1 in the ICML version) and §3–4, as we transcribed
+the layer from third-party summaries of the paper.
 
 The layer (tokens are columns, Z = [[x_1 … x_n x_q], [y_1 … y_n 0]]):
 

@@ -1,8 +1,8 @@
 """fgd.functional_gd as a layer lemma for all sizes, from the printed block form.
 
 Cheng, Chen, Sra 2024, "Transformers Implement Functional Gradient Descent to
-Learn Non-Linear Functions In Context", arXiv:2312.06528, Prop. 3.1 (as
-transcribed in shared/CLAIMS.md §3):
+Learn Non-Linear Functions In Context", arXiv:2312.06528, Prop. 1 (Prop. 3.1
+in the ICML version), the layer as we transcribed it:
 
     Z_{ℓ+1} = Z_ℓ + (1/n) V_ℓ Z_ℓ M h̃(B_ℓ X_ℓ, C_ℓ X_ℓ),   V_ℓ = [[A_ℓ, 0], [0, r_ℓ]],
 
@@ -114,5 +114,5 @@ def functional_gd_lemma(L: int = 2, mutate: Callable[[BlockLayer], BlockLayer] |
             row_names=ROWS,
             source=("read from the construction at " + ", ".join(f"(d, n) = ({s['d']}, {s['n']})" for s in read_sizes)
                     if build is not None else
-                    "printed block form (CLAIMS.md §3, Cheng et al. Prop. 3.1) with r_ℓ = −η_ℓ (ours)"))
+                    "block form of Cheng et al. Prop. 1 as we transcribed it, with r_ℓ = −η_ℓ (ours)"))
     return make
