@@ -31,8 +31,9 @@ from transformer_proofs.constructions.arithmetic import Float64, Float64Bounded,
 from transformer_proofs.constructions.engine import forward, regression_prompt  # noqa: E402
 from transformer_proofs.constructions.gradient_descent import von_oswald_transformer  # noqa: E402
 from transformer_proofs.verify.algorithms.gradient_descent import gradient_descent  # noqa: E402
-from transformer_proofs.verify.checks import DyadicDraw, FieldDraw, bounded_comparison, exact_mismatches  # noqa: E402
 from transformer_proofs.verify.claims.gd import claims as gd  # noqa: E402
+from transformer_proofs.verify.draws import DyadicDraw, FieldDraw  # noqa: E402
+from transformer_proofs.verify.relations import EQUAL  # noqa: E402
 
 CHUNK = 256  # prompts per batched check call (the score arrays stay in cache)
 
@@ -51,7 +52,7 @@ def exact_multi_layer(ar, draw, sizes) -> float:
 
     def once() -> None:
         observed, expected = gd.MULTI_LAYER_SPEC.evaluate(ar, inst)
-        assert not exact_mismatches(observed, expected)
+        assert EQUAL.exact(observed, expected).status == "holds"
 
     return best_of(once, 3)
 
@@ -100,7 +101,7 @@ def one_layer_throughput(B: int = 10_000, d: int = 10, n: int = 40) -> tuple[flo
         context = yb - ar.matmul(Xb, w1 - w0)  # (b, n, 1): y_i - ΔW x_i
         query = -ar.matmul(ar.T(xqb), w1)  # (b, 1, 1)
         expected = ar.concat([ar.T(context), query], axis=-1)  # (b, 1, n+1)
-        return bounded_comparison(out[:, d:, :], expected)[2]
+        return EQUAL.float64(out[:, d:, :], expected).status == "holds"
 
     def full_check() -> None:
         # chunks of CHUNK prompts keep the (b, n+1, n+1) score arrays in cache

@@ -306,7 +306,7 @@ def test_fgd_engine_mutants_break_the_lemma(kw):
 
 
 def _newton_engine_layers(v2_sign, L=2):
-    """Engine layers as transcribed in CLAIMS.md §2: two ReLU heads, then h + J h."""
+    """Engine layers as printed in Fu et al. App. B.2: two ReLU heads, then h + J h."""
     from transformer_proofs.constructions.engine import MLP, Attention, Head, context_mask
 
     def build(sizes):

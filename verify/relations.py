@@ -1,6 +1,6 @@
 """Relations: what a claim asserts between the model's side and the reference's.
 
-The checkers (:mod:`transformer_proofs.verify.checks`) are generic over these:
+The checkers (:mod:`transformer_proofs.verify.checkers`) are generic over these:
 each arithmetic hands a relation the two sides of one instance and gets back a
 :class:`Verdict`; the relation alone knows what "holds" means there.
 

@@ -9,7 +9,7 @@ A claim (:class:`Claim`) is
 - a :class:`~transformer_proofs.verify.relations.Relation` (equal, a bound, an
   inequality, a rate, a ranking, empirical);
 - its checks, one :class:`Check` per kind of evidence, most of them made by
-  :func:`transformer_proofs.verify.checks.spec_checks` from a
+  :func:`transformer_proofs.verify.checkers.spec_checks` from a
   :class:`ClaimSpec` (how to draw an instance, build the transformer, form the
   prompt, read out, and compute the reference);
 - its falsifiers (mutants every check must reject);

@@ -690,7 +690,7 @@ class LibraryCheck:
     model)`` with the (possibly mutated) model, e.g. to apply its read-out
     vector to the library's final stream."""
 
-    spec: Any  # verify.checks.IdentitySpec
+    spec: Any  # a ClaimSpec (draw as .sample, build, reference, sizes, mutants)
     prompt: Callable[[Any, Any], Any]
     backend: str = "torch"
     output: Callable[..., Any] | None = None
@@ -738,8 +738,10 @@ class LibraryCheck:
 
     # the check --------------------------------------------------------------
     def __call__(self, ctx: Any) -> Any:
-        from transformer_proofs.verify.checks import DyadicDraw, _guard, _rng, _sizes_str
-        from transformer_proofs.verify.registry import CheckResult
+        from transformer_proofs.verify.checkers import guard, rng_for, sizes_text
+        from transformer_proofs.verify.draws import DyadicDraw
+        from transformer_proofs.verify.evidence import Evidence
+        from transformer_proofs.verify.spec import CheckResult
 
         missing = torch_missing() if self.backend == "torch" else lens_missing()
         if missing:
@@ -747,7 +749,7 @@ class LibraryCheck:
 
         def run() -> Any:
             t0 = time.perf_counter()
-            rng = _rng(ctx, self.backend)
+            rng = rng_for(ctx, self.backend)
             sizes_list = self.sizes or self.spec.sizes.get("torch", self.spec.sizes["float64"])
             count, worst = 0, (0.0, 0.0, -1.0)
             kept = []
@@ -766,7 +768,7 @@ class LibraryCheck:
                     if not ok:
                         return CheckResult(self.backend, "library", count, err, tol, "fails",
                                            f"{self._lib()}: |library - reference| = {err:.3g} exceeds "
-                                           f"{TORCH_ORDER_FACTOR} x running error bound ({tol:.3g}) at {_sizes_str(sizes)}")
+                                           f"{TORCH_ORDER_FACTOR} x running error bound ({tol:.3g}) at {sizes_text(sizes)}")
             caught, missed = [], []
             for m in self.spec.mutants:
                 hit = ""
@@ -796,7 +798,7 @@ class LibraryCheck:
                                f"bound = {worst[2]:.3g} (tolerance {TORCH_ORDER_FACTOR}x); "
                                f"{len(caught)}/{len(self.spec.mutants)} mutants rejected", data=data)
 
-        return _guard(self.backend, "library", run)
+        return guard(self.backend, Evidence.LIBRARY, run)
 
     def _lib(self) -> str:
         if self.backend == "torch":
