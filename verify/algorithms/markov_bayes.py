@@ -146,17 +146,26 @@ def expect(p: Poly, first: int | None, first_law: str = "stationary") -> QLog2:
     return total
 
 
-def bayes_next(x: Sequence[int], first_law: str = "stationary") -> tuple[QLog2, QLog2]:
-    """(numerator, denominator) of P(x_{t+1} = 1 | x): E[π(x_t, 1)·lik], E[lik]."""
+def bayes_row(x: Sequence[int], c: int, first_law: str = "stationary") -> tuple[QLog2, QLog2]:
+    """(numerator, denominator) of E[π(c, 1) | x]: E[π(c, 1)·lik], E[lik]."""
     lik = chain_polynomial(x)
-    return expect(_mul(lik, ENTRY[(x[-1], 1)]), x[0], first_law), expect(lik, x[0], first_law)
+    return expect(_mul(lik, ENTRY[(c, 1)]), x[0], first_law), expect(lik, x[0], first_law)
+
+
+def bayes_next(x: Sequence[int], first_law: str = "stationary") -> tuple[QLog2, QLog2]:
+    """(numerator, denominator) of P(x_{t+1} = 1 | x) = E[π(x_t, 1) | x]."""
+    return bayes_row(x, x[-1], first_law)
+
+
+def laplace_row(x: Sequence[int], c: int, pseudo: Fraction = Fraction(1), S: int = 2) -> Fraction:
+    """(n_{c,1} + pseudo)/(n_c + S·pseudo): the Laplace estimate of π(c, 1)."""
+    n = transition_counts(x)
+    return (n[(c, 1)] + pseudo) / (n[(c, 0)] + n[(c, 1)] + S * pseudo)
 
 
 def laplace_next(x: Sequence[int], pseudo: Fraction = Fraction(1), S: int = 2) -> Fraction:
     """The Laplace bigram (n_{x_t,1} + 1)/(n_{x_t} + S) (``pseudo`` the added count)."""
-    n = transition_counts(x)
-    c = x[-1]
-    return (n[(c, 1)] + pseudo) / (n[(c, 0)] + n[(c, 1)] + S * pseudo)
+    return laplace_row(x, x[-1], pseudo, S)
 
 
 def sequences(t: int) -> list[tuple[int, ...]]:

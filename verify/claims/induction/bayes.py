@@ -42,9 +42,12 @@ def lengths(ctx: Context) -> range:
     return range(1, max(2, int(round(T_MAX * min(ctx.effort, 2.0)))) + 1)
 
 
-def _agrees(x: tuple[int, ...], first_law: str, v: Variant) -> bool:
-    num, den = mb.bayes_next(x, first_law)
-    return (num - den.scale(mb.laplace_next(x, v.pseudo, v.S_in_denominator))).is_zero()
+def _agrees(x: tuple[int, ...], first_law: str, v: Variant, c: int | None = None) -> bool:
+    """Bayes = Laplace at context x, for the row of the last token (ICL-MC) or of a query token c
+    drawn outside the chain (Nichani et al.'s InContextTree at α = 1)."""
+    c = x[-1] if c is None else c
+    num, den = mb.bayes_row(x, c, first_law)
+    return (num - den.scale(mb.laplace_row(x, c, v.pseudo, v.S_in_denominator))).is_zero()
 
 
 def equals_ratio(num: mb.QLog2, den: mb.QLog2, c: mb.QLog2) -> bool:
@@ -59,6 +62,10 @@ def exact_check(v: Variant = Variant()) -> Callable[[Context], CheckResult]:
 
     def run(ctx: Context) -> CheckResult:
         n = 0
+        num, den = mb.bayes_next((0,), v.code_first_law)
+        if not equals_ratio(num, den, T1_CLOSED_FORM):
+            return CheckResult("rational", ev.label, n, None, None, "fails",
+                               f"t = 1: P(x₂ = 1 | x₁ = 0) = ({num})/({den}), not {T1_CLOSED_FORM}")
         for t in lengths(ctx):
             for x in mb.sequences(t):
                 n += 1
@@ -69,15 +76,17 @@ def exact_check(v: Variant = Variant()) -> Callable[[Context], CheckResult]:
                     return CheckResult("rational", ev.label, n, None, None, "fails",
                                        f"stationary first token, x = {x}: the Bayes predictor equals the Laplace "
                                        "bigram (no gap)")
-        num, den = mb.bayes_next((0,), v.code_first_law)
-        if not equals_ratio(num, den, T1_CLOSED_FORM):
-            return CheckResult("rational", ev.label, n, None, None, "fails",
-                               f"t = 1: P(x₂ = 1 | x₁ = 0) = ({num})/({den}), not {T1_CLOSED_FORM}")
+                for c in range(2):  # the query token outside the chain (InContextTree)
+                    if not _agrees(x, "uniform", v, c) or _agrees(x, v.code_first_law, v, c):
+                        return CheckResult("rational", ev.label, n, None, None, "fails",
+                                           f"query token {c} outside the chain x = {x}: Bayes against Laplace "
+                                           "not as stated (equal with a uniform root, different with μ_π)")
         ts = list(lengths(ctx))
         return CheckResult("rational", ev.label, n, None, None, "holds",
                            f"all {n} binary contexts of length 1..{ts[-1]}, exactly in Q(ln 2): with a uniform first "
                            "token the Bayes predictor is the Laplace bigram (n_{c1} + 1)/(n_c + 2) on every one; with "
-                           "the first token from μ_π (the authors' sampler) it differs from it on every one; "
+                           "the first token from μ_π (the authors' sampler) it differs from it on every one; the same "
+                           "for both rows c (a query token outside the chain, Nichani et al.'s InContextTree at α = 1); "
                            f"t = 1: P(x₂ = 1 | x₁ = 0) = {T1_CLOSED_FORM} ≈ {float(T1_CLOSED_FORM.ball().mid()):.6f} "
                            "against Laplace's 1/2")
 
