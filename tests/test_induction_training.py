@@ -93,3 +93,17 @@ def test_target_law_rejects_bad_input():
         it.task_target_law([None, 0], 2, [[[0.5, 0.5], [0.5, 0.5]]])
     sch = replace(tr.SCHEDULE, tau1=1, tau2=1)
     assert len(it.train(tr.law_of(tr.draw_case(np.random.default_rng(0), (None, 0), N=1)), sch).losses) == 3
+
+
+def test_figure_is_deterministic(tmp_path):
+    pytest.importorskip("matplotlib")
+    from transformer_proofs.verify.claims.induction.training_figures import trajectory_figure
+    from transformer_proofs.verify.spec import Context
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    name, caption = trajectory_figure(Context(0), a)
+    assert trajectory_figure(Context(7), b)[0] == name  # one fixed instance, whatever the seed
+    assert (a / name).read_bytes() == (b / name).read_bytes()
+    assert "red boxes" in caption

@@ -311,7 +311,7 @@ TRAINING_NOTES = (
     "A⁽²⁾ (S×S) on (query token, copied token); every position j ≤ q a layer-2 key; the prediction is layer 2's "
     "token output. The loss is the cross-entropy against π(·|s_q), smoothed as −log(ŷ + ε) with ε = 1/10 so that "
     "a token absent from the keys costs a finite amount. Findings at these sizes: (1) argmax recovery is "
-    "immediate (step 1: the initial gradient already ranks the parent first, as induction.chi2_gradient states), "
+    "immediate (step 1: the initial gradient already ranks the parent first, as induction.chi2_gradient states for its linearised loss), "
     "while a majority of the attention takes a number of steps that grows with the row (log i against the "
     "others): those steps are what the trajectory reports; (2) with roots drawn uniformly instead of from μ_π "
     "the same recovery holds on the instances of the tests (the stationary law does not change this result at "
