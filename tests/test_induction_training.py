@@ -107,3 +107,24 @@ def test_figure_is_deterministic(tmp_path):
     assert trajectory_figure(Context(7), b)[0] == name  # one fixed instance, whatever the seed
     assert (a / name).read_bytes() == (b / name).read_bytes()
     assert "red boxes" in caption
+
+
+def test_task_law_matches_the_family_sampler():
+    """Empirical (Hoeffding, δ = 1e-6 per event): the exact task law against
+    the family's sampler of the authors' InContextTree, for one π."""
+    from transformer_proofs.constructions.induction_head import causal_graph
+    from transformer_proofs.verify.algorithms import induction as alg
+    from transformer_proofs.verify.population.finite import hoeffding_halfwidth
+
+    rng = np.random.default_rng(2)
+    pi = alg.dirichlet_transitions(rng, 2, 1, alpha=1.0, bits=8)
+    law = it.task_target_law([None, 0, 1], 2, [pi])
+    g = causal_graph([None, 0, 1, None], 1)
+    n = 6000
+    xs = np.array([alg.sample_task(rng, g, pi, 2) for _ in range(n)])
+    h = hoeffding_halfwidth(n, 1e-6)
+    for target in [(0, 0, 1, 1), (1, 1, 1, 0), (0, 1, 0, 1)]:
+        m = next(k for k, s in enumerate(law.seqs.tolist()) if tuple(s) == target)
+        exact = float(sum(law.W[m]))
+        est = float(np.mean(np.all(xs == np.array(target), axis=1)))
+        assert abs(est - exact) <= h
