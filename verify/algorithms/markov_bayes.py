@@ -25,21 +25,34 @@ import itertools
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
-from typing import Sequence
+from typing import Any, Sequence
 
 import flint
 from transformer_proofs.constructions.arithmetic import arb_precision
 
-Poly = dict[tuple[int, int], Fraction]  # {(i, j): c} for Σ c a^i b^j
+Poly = dict[tuple[int, int], Any]  # {(i, j): c} for Σ c a^i b^j, c rational (flint fmpq)
+
+
+def Q(x: Any, d: int = 1) -> flint.fmpq:
+    """An exact rational as flint's fmpq (from an int, a Fraction or an fmpq)."""
+    if isinstance(x, flint.fmpq):
+        return x if d == 1 else x / d
+    f = Fraction(x) / d
+    return flint.fmpq(f.numerator, f.denominator)
 
 
 @dataclass(frozen=True)
 class QLog2:
     """r + s·ln 2 with r, s rational: the field Q(ln 2) restricted to what
-    the integrals need (sums, rational multiples; one division at the end, in balls)."""
+    the integrals need (sums, rational multiples; one division at the end, in
+    balls).  Coordinates are kept as fmpq (given as ints, Fractions or fmpq)."""
 
-    r: Fraction
-    s: Fraction = Fraction(0)
+    r: Any
+    s: Any = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "r", Q(self.r))
+        object.__setattr__(self, "s", Q(self.s))
 
     def __add__(self, o: QLog2) -> QLog2:
         return QLog2(self.r + o.r, self.s + o.s)
@@ -47,7 +60,8 @@ class QLog2:
     def __sub__(self, o: QLog2) -> QLog2:
         return QLog2(self.r - o.r, self.s - o.s)
 
-    def scale(self, c: Fraction) -> QLog2:
+    def scale(self, c: Any) -> QLog2:
+        c = Q(c)
         return QLog2(c * self.r, c * self.s)
 
     def is_zero(self) -> bool:
@@ -56,8 +70,8 @@ class QLog2:
 
     def ball(self, prec: int = 128) -> flint.arb:
         with arb_precision(prec):
-            return (flint.arb(self.r.numerator) / self.r.denominator
-                    + flint.arb(self.s.numerator) / self.s.denominator * flint.arb.const_log2())
+            return (flint.arb(int(self.r.p)) / int(self.r.q)
+                    + flint.arb(int(self.s.p)) / int(self.s.q) * flint.arb.const_log2())
 
     def __str__(self) -> str:
         if self.s == 0:
@@ -65,15 +79,15 @@ class QLog2:
         return f"{self.r} {'+' if self.s > 0 else '−'} {abs(self.s)}·ln2"
 
 
-ZERO = QLog2(Fraction(0))
+ZERO = QLog2(0)
 
 
 @lru_cache(maxsize=None)
 def _K(n: int) -> QLog2:
     """∫₀¹ bⁿ/(1+b) db: K₀ = ln 2, Kₙ = 1/n − Kₙ₋₁."""
     if n == 0:
-        return QLog2(Fraction(0), Fraction(1))
-    return QLog2(Fraction(1, n)) - _K(n - 1)
+        return QLog2(0, 1)
+    return QLog2(Q(1, n)) - _K(n - 1)
 
 
 @lru_cache(maxsize=None)
@@ -85,32 +99,32 @@ def integral_over_sum(m: int, n: int) -> QLog2:
         raise ValueError(f"exponents must be nonnegative, got ({m}, {n})")
     if m == 0:
         k = n
-        return QLog2(Fraction(1, (k + 1) ** 2), Fraction(1, k + 1)) - _K(k + 1).scale(Fraction(1, k + 1))
-    return QLog2(Fraction(1, m * (n + 1))) - integral_over_sum(m - 1, n + 1)
+        return QLog2(Q(1, (k + 1) ** 2), Q(1, k + 1)) - _K(k + 1).scale(Q(1, k + 1))
+    return QLog2(Q(1, m * (n + 1))) - integral_over_sum(m - 1, n + 1)
 
 
-def beta_moment(i: int, j: int) -> Fraction:
+def beta_moment(i: int, j: int) -> flint.fmpq:
     """∫₀¹∫₀¹ aⁱ bʲ da db."""
-    return Fraction(1, (i + 1) * (j + 1))
+    return Q(1, (i + 1) * (j + 1))
 
 
 def _mul(p: Poly, q: Poly) -> Poly:
     out: Poly = {}
     for (i, j), c in p.items():
         for (k, l), d in q.items():
-            out[(i + k, j + l)] = out.get((i + k, j + l), Fraction(0)) + c * d
-    return {e: c for e, c in out.items() if c}
+            out[(i + k, j + l)] = out.get((i + k, j + l), Q(0)) + c * d
+    return {e: c for e, c in out.items() if c != 0}
 
 
 def _pow(p: Poly, n: int) -> Poly:
-    out: Poly = {(0, 0): Fraction(1)}
+    out: Poly = {(0, 0): Q(1)}
     for _ in range(n):
         out = _mul(out, p)
     return out
 
 
-A, B = {(1, 0): Fraction(1)}, {(0, 1): Fraction(1)}
-ONE_MINUS_A, ONE_MINUS_B = {(0, 0): Fraction(1), (1, 0): Fraction(-1)}, {(0, 0): Fraction(1), (0, 1): Fraction(-1)}
+A, B = {(1, 0): Q(1)}, {(0, 1): Q(1)}
+ONE_MINUS_A, ONE_MINUS_B = {(0, 0): Q(1), (1, 0): Q(-1)}, {(0, 0): Q(1), (0, 1): Q(-1)}
 ENTRY = {(0, 0): ONE_MINUS_A, (0, 1): A, (1, 0): B, (1, 1): ONE_MINUS_B}  # π(c, d) as a polynomial
 
 
@@ -122,8 +136,13 @@ def transition_counts(x: Sequence[int]) -> dict[tuple[int, int], int]:
 
 
 def chain_polynomial(x: Sequence[int]) -> Poly:
-    """Π_k π(x_k, x_{k+1}) as a polynomial in (a, b)."""
-    out: Poly = {(0, 0): Fraction(1)}
+    """Π_k π(x_k, x_{k+1}) as a polynomial in (a, b) (a fresh dict; cached by the tuple x)."""
+    return dict(_chain_polynomial(tuple(x)))
+
+
+@lru_cache(maxsize=4096)
+def _chain_polynomial(x: tuple[int, ...]) -> Poly:
+    out: Poly = {(0, 0): Q(1)}
     for (c, d), k in transition_counts(x).items():
         out = _mul(out, _pow(ENTRY[(c, d)], k))
     return out
@@ -196,3 +215,26 @@ def excess_log_loss(t: int, first_law: str = "stationary", prec: int = 128) -> f
             px = sequence_probability(x, first_law).ball(prec)
             total += px * sum((p[k] * (p[k] / q[k]).log() for k in range(2)), flint.arb(0))
         return total
+
+
+def coded_first_token_law(pi: Sequence[Sequence[Fraction]], power: int = 16, axis: int = -1) -> list[Fraction]:
+    """The first token's law as the authors' sampler computes it for S < 5,
+    as we read their ``utils.stationary_distribution``: the matrix power π¹⁶
+    averaged over its last axis (``axis=-1``).  Each row of a stochastic
+    matrix sums to 1, so that average is the uniform vector, exactly; the
+    average over the first axis (``axis=0``) would approximate μ_π."""
+    S = len(pi)
+
+    def mul(X: list[list[Fraction]], Y: list[list[Fraction]]) -> list[list[Fraction]]:
+        return [[sum((X[i][k] * Y[k][j] for k in range(S)), Fraction(0)) for j in range(S)] for i in range(S)]
+
+    P = [[Fraction(v) for v in row] for row in pi]
+    R = [[Fraction(int(i == j)) for j in range(S)] for i in range(S)]
+    while power:  # by squaring
+        if power & 1:
+            R = mul(R, P)
+        P = mul(P, P)
+        power >>= 1
+    if axis in (-1, 1):
+        return [sum(R[i], Fraction(0)) / S for i in range(S)]
+    return [sum((R[i][j] for i in range(S)), Fraction(0)) / S for j in range(S)]
