@@ -178,6 +178,7 @@ def sample_code_law(rng: np.random.Generator, n: int, t: int, first: str = "stat
 
 MC_SAMPLES = 40_000
 MC_DELTA = 1e-6
+ALPHA_NDL = 0.1  # single_parent.py's default α
 
 
 def monte_carlo_check() -> Callable[[Context], CheckResult]:
@@ -202,7 +203,18 @@ def monte_carlo_check() -> Callable[[Context], CheckResult]:
             worst, width = max(worst, abs(est - right)), max(width, h)
             parts.append(f"{first} first token: {len(cond)} sequences with x₁ = 0, frequency of x₂ = 1 "
                          f"{est:.4f} ± {h:.4f} against {right:.4f} (and not {wrong:.4f})")
-        return CheckResult("empirical", ev.label, 2 * ctx.count(MC_SAMPLES), worst, width, "holds" if ok else "fails",
+        # Nichani et al.'s InContextTree at its default α = 1/10, chain x = (0), query token 0: the Bayes
+        # value E[π(0,1) μ(0)]/E[μ(0)] = 2 E[ab/(a+b)] (E μ(0) = 1/2 by symmetry), a mean of a function in
+        # [0, 1]; its bayes() gives α/(2α) = 1/2.  (For every α > 0 the value is < 1/2: ab/(a+b) ≤ (a+b)/4
+        # by AM–GM, with equality only at a = b.)
+        n = ctx.count(MC_SAMPLES)
+        a, b = rng.beta(ALPHA_NDL, ALPHA_NDL, n), rng.beta(ALPHA_NDL, ALPHA_NDL, n)
+        est = float(np.mean(2 * a * b / (a + b)))
+        h = hoeffding_halfwidth(n, MC_DELTA)
+        ok = ok and est + h < 0.5
+        width = max(width, h)
+        parts.append(f"InContextTree at α = {ALPHA_NDL}, chain (0), query 0: Bayes {est:.4f} ± {h:.4f}, its bayes() 1/2")
+        return CheckResult("empirical", ev.label, 2 * ctx.count(MC_SAMPLES) + n, worst, width, "holds" if ok else "fails",
                            "; ".join(parts) + f" (Hoeffding, confidence 1 − {MC_DELTA:g} each)")
 
     return lambda ctx: guard("empirical", ev, lambda: run(ctx))
@@ -259,7 +271,9 @@ register(Claim(
                "≈ 0.4091 against 1/2; the Laplace bigram's excess cross-entropy over Bayes is then 0.0166 nats at "
                "t = 1, falling with t. The authors' sampler means to draw μ_π, but for S < 5 it computes the row-mean "
                "of π¹⁶, which is exactly uniform: at S = 2 it samples the uniform case, where its Laplace reference "
-               "is the exact Bayes predictor."),
+               "is the exact Bayes predictor. Nichani et al.'s InContextTree draws its roots truly from μ_π, and its "
+               "reference (count + α)/(total + Sα) is not Bayes: exactly at α = 1 (every context and query token), "
+               "and at its default α = 1/10 with a one-token chain, Bayes ≈ 0.28 against 1/2 (empirical)."),
     checks=checks(), falsifiers=falsifiers(),
     provenance=Provenance("ours", "whether the reference the authors' code scores against is the Bayes predictor "
                           "under the law the same code samples (our question and computation)",
@@ -267,7 +281,9 @@ register(Claim(
                           note=("not an erratum: the paper's sentences on its Bayes reference and on the first token's "
                                 "law were not read. The stationary half holds as well of Nichani et al.'s "
                                 "InContextTree.bayes ((count + α)/(total + Sα), roots truly stationary there) at "
-                                "α = 1; the gap is small and shrinks with the context length (about 1/t)")),
+                                "α = 1, and at its default α = 1/10 (empirical, t = 1: Bayes ≈ 0.28 against its 1/2; for every α the t = 1 "
+                                "value is below 1/2 by AM–GM, our proof); the gap shrinks with the context length "
+                                "(about 1/t at α = 1)")),
     trust=("exact: every posterior predictive as a ratio of integrals in Q + Q·ln 2 (∫∫ aᵐbⁿ/(a+b) by a two-term "
            "recursion to ln 2 and rationals); equality with a rational decided exactly, since ln 2 is irrational "
            "(transcendental, for the t = 1 closed form)",
