@@ -128,3 +128,15 @@ def test_task_law_matches_the_family_sampler():
         exact = float(sum(law.W[m]))
         est = float(np.mean(np.all(xs == np.array(target), axis=1)))
         assert abs(est - exact) <= h
+
+
+def test_ball_and_float64_trajectories_agree(case):
+    """The certified run and the float64 run (the figure's and the table's) are
+    the same recursion: they report the same recovery steps for every edge."""
+    law = tr.law_of(case)
+    f = it.train(law, tr.SCHEDULE)
+    b = it.train(law, tr.SCHEDULE, prec=tr.bits_for(tr.SCHEDULE))
+    for i, p in enumerate(case.parents):
+        if p is not None:
+            assert it.edge_steps(f.A1, i, p) == it.edge_steps(b.A1, i, p)
+    assert it.width(b.A1[-1]) < 1e-30
