@@ -6,7 +6,9 @@ The law is the authors' task (problems.py, ``InContextTree``): π's rows ~
 Dirichlet(α), roots ~ μ_π, the query token uniform outside the chain, the
 target ~ π(·|s_q).  The Dirichlet prior is stood for by N drawn π's (rows
 rounded to multiples of 2^-8) with all their token relabellings (the prior is
-exchangeable): E_π over μ_π is not rational, the finite prior's law is.  The
+exchangeable): E_π over μ_π is not rational, the finite prior's law is; with
+uniform roots the exact Dirichlet prior's law is rational too, and is checked
+as well.  The
 population loss and its gradient are exact enumerations over every sequence
 (:mod:`transformer_proofs.verify.algorithms.induction_training`), and the
 whole trajectory runs in arb balls: each iterate is a ball that contains the
@@ -28,6 +30,7 @@ from transformer_proofs.verify.algorithms import induction_training as it
 from transformer_proofs.verify.checkers import guard, rng_for
 from transformer_proofs.verify.claims.induction.instances import relabelled
 from transformer_proofs.verify.evidence import Evidence
+from transformer_proofs.verify.population.finite import FiniteLaw
 from transformer_proofs.verify.spec import Check, CheckResult, Context, Falsifier
 
 CHAIN3 = (None, 0, 1)
@@ -83,9 +86,13 @@ class Variant:
 
 
 def draw_case(rng: np.random.Generator, parents: Sequence[int | None], S: int = 2, N: int = PRIOR_DRAWS) -> Case:
+    """N drawn π's with their relabellings (roots from μ_π); N = 0: the exact
+    Dirichlet(α) prior with uniform roots (then the law is rational: π integrated out)."""
+    kind = "chain" if all(p == j - 1 for j, p in enumerate(parents) if j > 0) else "tree"
+    if N == 0:
+        return Case(tuple(parents), S, (), f"{kind} {list(parents)}, S={S}, exact Dirichlet({ALPHA}) prior, uniform roots")
     pis = tuple(q for _ in range(N)
                 for q in relabelled(alg.dirichlet_transitions(rng, S, 1, alpha=float(ALPHA), bits=8)))
-    kind = "chain" if all(p == j - 1 for j, p in enumerate(parents) if j > 0) else "tree"
     return Case(tuple(parents), S, pis, f"{kind} {list(parents)}, S={S}, {N}×{math.factorial(S)} π's")
 
 
@@ -100,9 +107,11 @@ class Shape(NamedTuple):
 def cases(ctx: Context, salt: str, graphs: Sequence[Any]) -> Iterator[Case]:
     """``ctx.count(1)`` draws of each graph (a parents tuple, or a :class:`Shape`)."""
     rng = rng_for(ctx, salt)
-    for _ in range(ctx.count(1)):
+    for r in range(ctx.count(1)):
         for g in graphs:
             shape = g if isinstance(g, Shape) else Shape(tuple(g))
+            if shape.N == 0 and r > 0:
+                continue  # the exact prior is not drawn: one run says all
             yield draw_case(rng, shape.parents, shape.S, shape.N)
 
 
@@ -211,6 +220,11 @@ def _majority(A: np.ndarray, i: int, p: int) -> bool | None:
 
 
 def law_of(case: Case, root: str = "stationary") -> it.TargetLaw:
+    """The task's law: the finite prior's (roots ``root``), or, for a case
+    without π's, the exact Dirichlet prior with uniform roots (Dirichlet–multinomial)."""
+    if not case.pis:
+        law = FiniteLaw(case.S, tuple(alg.query_law_uniform_roots(case.parents, case.S, ALPHA)))
+        return it.from_finite_law(law, tuple(case.parents) + (None,))
     return it.task_target_law(case.parents, case.S, case.pis, root=root)
 
 
@@ -297,7 +311,7 @@ FALSIFIERS = (
 
 def checks() -> dict[str, Check]:
     return {"ball": Check("ball", Evidence.CERTIFIED,
-                          training_check((CHAIN4, TREE4), larger=(CHAIN5, Shape(CHAIN4, 3, 4)))),
+                          training_check((CHAIN4, TREE4, Shape(CHAIN4, 2, 0)), larger=(CHAIN5, Shape(CHAIN4, 3, 4)))),
             "float64": Check("float64", Evidence.NUMERICAL,
                              training_check((CHAIN5, (None, 0, 1, 1, 2)), certified=False, larger=(Shape(CHAIN4, 3, 4),),
                                             salt="induction.training.float64"))}
@@ -340,8 +354,9 @@ TRAINING_NOTES = (
     "while a majority of the attention takes a number of steps that grows with the row (log i against the "
     "others) and with the weakness of the drawn prior's signal (at 4 context positions, up to 70 steps among 60 "
     "draws): those steps are reported, and the claim is that the parent's share rises at every step; (2) with roots drawn uniformly instead of from μ_π "
-    "the same recovery holds on the instances of the tests (the stationary law does not change this result at "
-    "α = 1, S = 2), so that swap is not a falsifier; (3) without the causal mask row 2 of a 4-chain picks "
+    "the same recovery holds — on the finite priors of the tests and under the exact Dirichlet(1) prior (a "
+    "certified case) — so the stationary law does not change this result at α = 1, S = 2, and that swap is not a "
+    "falsifier; (3) without the causal mask row 2 of a 4-chain picks "
     "another position; training A⁽²⁾ first (A⁽¹⁾ = 0) drives A⁽²⁾ off the diagonal and A⁽¹⁾ never recovers the "
     "graph: the order of the stages matters; (4) on a star (every position's parent 0) A⁽²⁾ does not grow "
     "along the diagonal: all keys copy the same token, so the induction head is the chain's case, as the "
@@ -363,7 +378,8 @@ register(Claim(
                "reported for each edge); the loss decreases at every step; and on chains stage 2 grows A⁽²⁾ along its "
                "diagonal (the induction head). S = 2: single-parent graphs of 4 context positions, τ₁ = 30 "
                "(certified) and of 5, τ₁ = 100 (numerical; certified from effort 3); S = 3 (a 4-chain, 4 drawn π's) "
-               "from effort 3."),
+               "from effort 3; and, with uniform roots, under the exact Dirichlet(1) prior (π integrated out: a "
+               "rational law, no drawn π's), a 4-chain (certified)."),
     checks=checks(), falsifiers=falsifiers(), table=recovery_table, figure=trajectory_figure,
     provenance=Provenance("ours", "the abstract's statement that gradient descent on a simplified two-layer "
                           "transformer encodes the latent causal graph in the first attention layer (our formalisation)",
@@ -377,8 +393,9 @@ register(Claim(
            "each iterate is a ball containing the exact gradient-descent iterate, and every comparison is decided "
            "certainly (undecided: the precision doubles, up to 4096 bits, then it counts as a failure)",
            "exact: the population law (every sequence of the task, 2^(T+1) of them, with rational masses) for the "
-           "finite prior; the gradient is the chain rule of the enumeration's sum, cross-checked against finite "
-           "differences (tests)",
+           "finite prior, or for the exact Dirichlet prior with uniform roots (Dirichlet–multinomial); the gradient "
+           "is the chain rule of the enumeration's sum, cross-checked against finite differences (tests)",
            "numerical: the 5-position trajectories in float64, without an error bound",
-           "not shown: the Dirichlet prior itself (16 drawn π's stand for it), S ≥ 4, the paper's own step sizes"),
+           "not shown: the Dirichlet prior with stationary roots (E over μ_π is not rational: 16 drawn π's stand for "
+           "it; with uniform roots the exact prior is checked), S ≥ 4, the paper's own step sizes"),
     notes=TRAINING_NOTES))
