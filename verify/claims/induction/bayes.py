@@ -131,7 +131,7 @@ def exact_check(v: Variant = Variant()) -> Callable[[Context], CheckResult]:
 def gap_check(v: Variant = Variant()) -> Callable[[Context], CheckResult]:
     """Certified: the largest |Bayes − Laplace| over contexts of length t and
     the excess cross-entropy of the Laplace bigram, E_x KL(Bayes(·|x) ‖ Laplace(·|x)),
-    at each t, under the authors' law; both certainly positive."""
+    at each t, under the law the sampler means to draw (first token from μ_π); both certainly positive."""
     ev = Evidence.CERTIFIED
 
     def run(ctx: Context) -> CheckResult:
@@ -155,7 +155,7 @@ def gap_check(v: Variant = Variant()) -> Callable[[Context], CheckResult]:
                             f"excess log-loss {float(kl.mid()):.5f} nats")
                 data.append({"t": t, "max_gap": float(worst.mid()), "at": list(where), "excess_nats": float(kl.mid())})
         return CheckResult("ball", ev.label, n, None, None, "holds",
-                           "under the authors' law (first token from μ_π), certified in arb: " + "; ".join(rows),
+                           "under the law the sampler means to draw (first token from μ_π), certified in arb: " + "; ".join(rows),
                            data={"gaps": data})
 
     return lambda ctx: guard("ball", ev, lambda: run(ctx))
