@@ -31,6 +31,7 @@ from typing import Any, Sequence
 import numpy as np
 from transformer_proofs.constructions.arithmetic import Arithmetic, ErrArray, _object_array
 from transformer_proofs.constructions.induction_head import CausalGraph, GraphError, causal_graph, check_sequence
+from transformer_proofs.verify.population.finite import stationary_law  # μ_π exactly (one implementation)
 
 # ---------------------------------------------------------------------------
 # sampler
@@ -74,23 +75,6 @@ def dirichlet_transitions(rng: np.random.Generator, S: int, k: int = 1, alpha: f
             raise ValueError("rounding a Dirichlet row failed; use more bits")
         out[r] = [Fraction(v, 2**bits) for v in q]
     return out.reshape((S,) * k + (S,))
-
-
-def stationary_law(pi: np.ndarray) -> list[Fraction]:
-    """μ_π exactly: the solution of μᵀπ = μᵀ, Σ μ = 1 (rows of π positive,
-    so it is unique), by Gaussian elimination over the rationals."""
-    rows = [[Fraction(v) for v in r] for r in np.asarray(pi, dtype=object)]
-    S = len(rows)
-    M = [[rows[b][a] - (1 if a == b else 0) for b in range(S)] + [Fraction(0)] for a in range(S)]
-    M[-1] = [Fraction(1)] * S + [Fraction(1)]
-    for c in range(S):
-        piv = next(r for r in range(c, S) if M[r][c] != 0)
-        M[c], M[piv] = M[piv], M[c]
-        for r in range(S):
-            if r != c and M[r][c] != 0:
-                f = M[r][c] / M[c][c]
-                M[r] = [x - f * y for x, y in zip(M[r], M[c])]
-    return [M[r][S] / M[r][r] for r in range(S)]
 
 
 def sample_task(rng: np.random.Generator, graph: CausalGraph, pi: np.ndarray, S: int) -> np.ndarray:

@@ -2,4 +2,4 @@
 Damian, Lee 2024, arXiv:2402.14735; Olsson et al. 2022).  Importing the
 package registers its claims."""
 
-from transformer_proofs.verify.claims.induction import claims, errata, figures, library  # noqa: F401
+from transformer_proofs.verify.claims.induction import bayes, claims, errata, figures, library, training  # noqa: F401
