@@ -120,3 +120,60 @@ def test_fig2_values_and_the_two_decimal_margin():
     assert fig2_check(wrong).run(Context()).status == "fails"
     # an inflated tolerance (0.1 instead of half the printed last digit) would let the wrong moment through
     assert fig2_check(wrong, half=F(1, 10)).run(Context()).status == "holds"
+
+
+def test_flow_gradient_matches_the_exact_loss():
+    """The float64 gradient the flow simulation uses is ½ the exact ∂f/∂B of the population loss."""
+    from transformer_proofs.verify.claims.gd.flow import ZFB_CASE, zfb_point
+    from transformer_proofs.verify.claims.gd.training_figures import flow_gradient
+
+    c = ZFB_CASE
+    Sigma, _ = rational_covariance(c["eigs"], c["skew"])
+    d, n = 2, c["n"]
+    f = OneLayerLoss(OneLayerProblem(Sigma, n))
+    B = [[F(1, 2), F(-1, 3)], [F(1, 4), F(2, 3)]]
+    grad, _ = flow_gradient(np.array(Sigma, float), n)
+    G = grad(np.array(B, float))
+    for r in range(d):
+        for s in range(d):
+            e = lambda b: f(zfb_point(d, F(1), [[b[0] * int((i, j) == (r, s)) + B[i][j] for j in range(d)]
+                                             for i in range(d)]))
+            exact = directional(lambda t: e(t), [F(0)], [F(1)], degree=2)[0]
+            assert abs(float(exact) / 2 - G[r, s]) <= 1e-12 * (1 + abs(G[r, s]))
+
+
+def test_flow_reaches_the_certified_limit():
+    from transformer_proofs.verify.claims.gd.flow import ZFB_CASE
+    from transformer_proofs.verify.claims.gd.training_figures import simulate_flow
+
+    c = ZFB_CASE
+    Sigma, U = rational_covariance(c["eigs"], c["skew"])
+    G = np.array(optimal_preconditioner(c["eigs"], U, c["n"]), float)
+    t, u, V, _ = simulate_flow(np.array(Sigma, float), c["n"], 0.1, np.array(c["ThetaThetaT"], float), times=(200,))[0]
+    assert np.linalg.norm(u * V - G) < 1e-8 and abs(u - np.sqrt(np.linalg.norm(G))) < 1e-8
+
+
+def test_training_claims_hold_and_catch_their_falsifiers():
+    from transformer_proofs.verify.registry import select
+    from transformer_proofs.verify.spec import Context
+
+    for claim in select("gd.optimal_preconditioner,gd.multilayer_*,gd.zfb_gradient_flow,gd.one_step_noisy"):
+        for check in claim.checks.values():
+            assert check(Context(seed=3)).status == "holds", claim.id
+        for fal in claim.falsifiers:
+            assert fal.run(Context(seed=3))[0], (claim.id, fal.name)
+
+
+def test_landscape_figure_is_deterministic(tmp_path):
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    from transformer_proofs.verify.claims.gd.training_figures import landscape_figure
+    from transformer_proofs.verify.spec import Context
+
+    matplotlib.rcParams["svg.hashsalt"] = "transformer-proofs"
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    name, _ = landscape_figure(Context(), tmp_path / "a")
+    landscape_figure(Context(), tmp_path / "b")
+    assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()

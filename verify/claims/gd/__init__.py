@@ -5,4 +5,4 @@ Parts: :mod:`.papers`, :mod:`.instances` (typed prompts and draws),
 statements shown false), :mod:`.library` (PyTorch / TransformerLens twins).
 Importing the package registers its claims."""
 
-from transformer_proofs.verify.claims.gd import claims, errata, training  # noqa: F401  (registers the claims)
+from transformer_proofs.verify.claims.gd import claims, errata, flow, noisy, training  # noqa: F401  (registers the claims)

@@ -28,6 +28,7 @@ from fractions import Fraction
 from itertools import product
 from typing import Any, Sequence
 
+from flint import fmpq
 from transformer_proofs.verify.population.gaussian import (
     gram_trace_moments,
     mat_mul,
@@ -36,6 +37,16 @@ from transformer_proofs.verify.population.gaussian import (
 )
 
 Matrix = list  # list of rows
+
+
+def _q(x: Any) -> fmpq:
+    """A rational as python-flint's fmpq (about 6x faster than Fraction here)."""
+    x = Fraction(x)
+    return fmpq(x.numerator, x.denominator)
+
+
+def _fraction(x: fmpq) -> Fraction:
+    return Fraction(int(x.p), int(x.q))
 
 
 @dataclass(frozen=True)
@@ -59,8 +70,11 @@ class OneLayerLoss:
         self.prob = prob
         d = prob.d
         cov_w = prob.Sigma_w if prob.Sigma_w is not None else [[int(i == j) for j in range(d)] for i in range(d)]
-        self.T4, self.T3 = prompt_gram_moments(prob.Sigma, prob.n, prob.sigma2, cov_w)
-        self.const = sum(prob.Sigma[i][j] * cov_w[j][i] for i in range(d) for j in range(d)) + prob.sigma2
+        T4, T3 = prompt_gram_moments(prob.Sigma, prob.n, prob.sigma2, cov_w)
+        self.T4 = {k: _q(v) for k, v in T4.items()}
+        self.T3 = {k: _q(v) for k, v in T3.items()}
+        self.Sigma = [[_q(x) for x in row] for row in prob.Sigma]
+        self.const = _q(sum(prob.Sigma[i][j] * cov_w[j][i] for i in range(d) for j in range(d)) + prob.sigma2)
 
     def size(self) -> int:
         return (self.prob.d + 1) ** 2
@@ -71,22 +85,22 @@ class OneLayerLoss:
         Qx = [list(theta[D + r * d: D + (r + 1) * d]) for r in range(D)]
         return p, Qx
 
-    def __call__(self, theta: Sequence[Any]) -> Any:
-        p, Qx = self.split(theta)
-        prob, n, D, d = self.prob, self.prob.n, self.prob.d + 1, self.prob.d
-        K = mat_mul(mat_mul(Qx, prob.Sigma), transpose(Qx))  # (d+1)×(d+1)
-        SQt = mat_mul(prob.Sigma, transpose(Qx))  # d×(d+1)
-        quad: Any = 0
+    def __call__(self, theta: Sequence[Any]) -> Fraction:
+        p, Qx = self.split([_q(x) for x in theta])
+        n, D, d = self.prob.n, self.prob.d + 1, self.prob.d
+        K = mat_mul(mat_mul(Qx, self.Sigma), transpose(Qx))  # (d+1)×(d+1)
+        SQt = mat_mul(self.Sigma, transpose(Qx))  # d×(d+1)
+        quad: Any = fmpq(0)
         for a, e in product(range(D), repeat=2):
             if p[a] == 0 or p[e] == 0:
                 continue
             inner = sum(K[b][c] * self.T4[(a, b, c, e)] for b in range(D) for c in range(D) if K[b][c] != 0)
             quad += p[a] * p[e] * inner
-        lin: Any = 0
+        lin: Any = fmpq(0)
         for j, a, b in product(range(d), range(D), range(D)):
             if SQt[j][a] != 0 and p[b] != 0:
                 lin += SQt[j][a] * p[b] * self.T3[(j, a, b)]
-        return Fraction(1, n * n) * quad + Fraction(2, n) * lin + self.const
+        return _fraction(quad / (n * n) + 2 * lin / n + self.const)
 
 
 def lsa_point(d: int, A: Matrix, scale: Any = 1) -> list[Any]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import replace
 from fractions import Fraction
 from itertools import permutations
-from typing import Callable
+from typing import Any, Callable
 
 from transformer_proofs.verify.checkers import falsifier_from_check, guard
 from transformer_proofs.verify.claims.gd import optima
@@ -314,6 +314,12 @@ def fig2_check(candidate: PolyCandidate, half: Fraction = FIG2_HALF_ULP) -> Chec
     return exact_check("exact", run)
 
 
+def fig2_figure(ctx: Context, outdir: Any) -> tuple[str, str] | None:
+    from transformer_proofs.verify.claims.gd.training_figures import landscape_figure
+
+    return landscape_figure(ctx, outdir)
+
+
 def fig2_table(ctx: Context) -> str:
     steps = fig2_candidate_steps(exact_candidate)
     mp = fig2_candidate_steps(_mp_candidate)
@@ -349,6 +355,6 @@ register(Claim(
     trust=("exact: the steps are algebraic numbers enclosed by exact isolating intervals; containment in the printed "
            "rounding intervals is decided in rationals",
            "read: the printed cell values (two decimals) of Fig. 2"),
-    table=fig2_table,
+    table=fig2_table, figure=fig2_figure,
     notes=("The trained layers come out in the order (0.69, 0.42, 1.71) of the steps; the loss is symmetric in the "
            "layer order on the aligned set, so training picks one of the 3! equivalent minimisers.")))
