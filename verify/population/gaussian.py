@@ -75,7 +75,18 @@ def isserlis(cov: Any, indices: Sequence[int]) -> Any:
 
 def wishart_trace_moment(ks: Sequence[int], n: Any, d: Any) -> Any:
     """E ∏_r tr(W^{k_r}), W = XᵀX with X n×d standard Gaussian.  n, d may be
-    integers, Fractions or sympy symbols (the result is then a polynomial)."""
+    integers, Fractions or sympy expressions (the result is then a polynomial
+    in them, computed in sympy's Poly arithmetic and returned as an expression)."""
+    if any(hasattr(v, "free_symbols") for v in (n, d)):
+        import sympy as sp
+
+        gens = sorted(set().union(*(getattr(v, "free_symbols", set()) for v in (n, d))), key=str)
+        return _trace_moment(ks, sp.Poly(n, *gens), sp.Poly(d, *gens)).as_expr()
+    return _trace_moment(ks, n, d)
+
+
+def _trace_moment(ks: Sequence[int], n: Any, d: Any) -> Any:
+    """The recursion of :func:`wishart_trace_moment` in whatever ring n and d live in."""
     memo: dict[tuple[int, ...], Any] = {}
 
     def E(key: tuple[int, ...]) -> Any:
