@@ -176,3 +176,31 @@ def test_landscape_figure_is_deterministic(tmp_path):
     name, _ = landscape_figure(Context(), tmp_path / "a")
     landscape_figure(Context(), tmp_path / "b")
     assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+def test_global_d1_decides_both_ways():
+    import sympy as sp
+    from transformer_proofs.verify.claims.gd.global_one_dim import decide_global_d1, nonnegative_on_R
+
+    f = OneLayerLoss(OneLayerProblem([[F(2)]], 4, F(1, 2)))
+    # the sparse family's minimiser, from the quadratic a ↦ f(a) through three exact values
+    f0, f1, f2 = (f(lsa_point(1, [[F(a)]])) for a in (0, 1, 2))
+    c2, c1 = (f2 - 2 * f1 + f0) / 2, (4 * f1 - 3 * f0 - f2) / 2
+    a_star = -c1 / (2 * c2)
+    assert decide_global_d1(f, f(lsa_point(1, [[a_star]]))).global_min
+    assert not decide_global_d1(f, f(lsa_point(1, [[a_star * F(9, 10)]]))).global_min
+    s = sp.Symbol("s")
+    assert nonnegative_on_R(sp.Poly(s**2 * (s - 1) ** 2, s)) and not nonnegative_on_R(sp.Poly(s**3, s))
+    with pytest.raises(ValueError, match="d = 1 only"):
+        decide_global_d1(OneLayerLoss(OneLayerProblem([[F(1), F(0)], [F(0), F(1)]], 2)), F(0))
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"Sigma": [[F(1), F(2)], [F(0), F(1)]], "n": 3}, "symmetric"),
+    ({"Sigma": [[F(1), F(0)]], "n": 3}, "square"),
+    ({"Sigma": [[F(1)]], "n": 0}, "n >= 1"),
+    ({"Sigma": [[F(1)]], "n": 2, "sigma2": F(-1)}, "noise variance"),
+])
+def test_bad_problems_are_refused_by_name(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        OneLayerProblem(**kwargs)

@@ -142,3 +142,8 @@ def test_inverse_exact_and_singular():
     assert mat_mul(A, inverse(A)) == identity(2)
     with pytest.raises(ValueError, match="singular"):
         inverse([[1, 2], [2, 4]])
+
+
+def test_gram_moments_refuse_bad_sizes():
+    with pytest.raises(ValueError, match="n >= 1"):
+        gram_trace_moments(0, 3, 2)

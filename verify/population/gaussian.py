@@ -117,6 +117,8 @@ def _key(ks: list[int]) -> tuple[int, ...]:
 
 def gram_trace_moments(n: int, d: int, K: int) -> list[Fraction]:
     """[E tr(Ĝ^k) for k = 0..K], Ĝ = XᵀX/n, X n×d standard Gaussian, exact."""
+    if n < 1 or d < 1 or K < 0:
+        raise ValueError(f"gram_trace_moments: need n >= 1, d >= 1, K >= 0, got n = {n}, d = {d}, K = {K}")
     return [Fraction(wishart_trace_moment((k,), n, d), n**k) for k in range(K + 1)]
 
 

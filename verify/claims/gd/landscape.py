@@ -58,6 +58,17 @@ class OneLayerProblem:
     sigma2: Fraction = Fraction(0)
     Sigma_w: Matrix | None = None
 
+    def __post_init__(self) -> None:
+        d = len(self.Sigma)
+        if d < 1 or any(len(row) != d for row in self.Sigma):
+            raise ValueError(f"OneLayerProblem: Σ must be a non-empty square matrix, got {d} rows")
+        if any(self.Sigma[i][j] != self.Sigma[j][i] for i in range(d) for j in range(d)):
+            raise ValueError("OneLayerProblem: Σ must be symmetric")
+        if self.n < 1:
+            raise ValueError(f"OneLayerProblem: need n >= 1 examples, got n = {self.n}")
+        if self.sigma2 < 0:
+            raise ValueError(f"OneLayerProblem: the noise variance must be >= 0, got {self.sigma2}")
+
     @property
     def d(self) -> int:
         return len(self.Sigma)

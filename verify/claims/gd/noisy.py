@@ -15,10 +15,9 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Callable
 
-from transformer_proofs.verify.checkers import falsifier_from_check
 from transformer_proofs.verify.claims.gd.landscape import OneLayerProblem
 from transformer_proofs.verify.claims.gd.papers import MAHANKALI
-from transformer_proofs.verify.claims.gd.training import stationarity_check
+from transformer_proofs.verify.claims.gd.training import falsifier_through, global_d1_check, stationarity_check
 from transformer_proofs.verify.population.gaussian import identity
 from transformer_proofs.verify.registry import register
 from transformer_proofs.verify.spec import Claim, Context, Provenance
@@ -26,6 +25,7 @@ from transformer_proofs.verify.spec import Claim, Context, Provenance
 F = Fraction
 NOISY_CASES = [(2, 3, F(0)), (2, 4, F(1, 2)), (2, 3, F(2))]  # (d, n, σ²)
 NOISY_LARGE = [(3, 5, F(3, 4))]
+NOISY_D1 = [(1, 3, F(0)), (1, 2, F(1, 2)), (1, 4, F(2))]
 
 Step = Callable[[int, int, Fraction], Fraction]  # (d, n, σ²) -> η
 
@@ -34,10 +34,11 @@ def noisy_step(d: int, n: int, s2: Fraction) -> Fraction:
     return F(n) / (n + d + 1 + s2)
 
 
-def noisy_problems(step: Step) -> Callable[[Context], list]:
+def noisy_problems(step: Step, d1: bool = False) -> Callable[[Context], list]:
     def make(ctx: Context) -> list:
         out = []
-        for d, n, s2 in NOISY_CASES + (NOISY_LARGE if ctx.effort > 1 else []):
+        cases = NOISY_D1 if d1 else NOISY_CASES + (NOISY_LARGE if ctx.effort > 1 else [])
+        for d, n, s2 in cases:
             eta = step(d, n, s2)
             A = [[eta * x for x in row] for row in identity(d)]
             out.append((OneLayerProblem(identity(d), n, s2), A, f"d={d}, n={n}, σ²={s2}: η = {eta}"))
@@ -53,14 +54,19 @@ NOISY_FALSIFIERS: list[tuple[str, str, Step]] = [
     ("infinite-n limit", "η = 1", lambda d, n, s2: F(1)),
 ]
 
+INVISIBLE_AT_D1 = {"dσ² for σ²": "at d = 1, dσ² = σ²"}  # run through the d ≥ 2 check only
+
 register(Claim(
     id="gd.one_step_noisy", paper=MAHANKALI, kind="stationary",
     statement=("x ~ N(0, I), w ~ N(0, I), labels with noise N(0, σ²): over all (P, Q) of one linear self-attention "
                "layer, P = [[0,0],[0,1]], Q = −η[[I,0],[0,0]] (one GD step of size η from 0) with η = n/(n+d+1+σ²) is "
-               "a stationary point and a strict local minimum modulo the rescaling, and the global minimum over the "
-               "sparse family."),
-    checks={"exact": stationarity_check("exact", noisy_problems(noisy_step))},
-    falsifiers=[falsifier_from_check(name, desc, stationarity_check("exact", noisy_problems(s)).run)
+               "a stationary point and a strict local minimum modulo the rescaling, the global minimum over the "
+               "sparse family, and at d = 1 the global minimum over all (P, Q)."),
+    checks={"exact": stationarity_check("exact", noisy_problems(noisy_step)),
+            "exact-global-d1": global_d1_check("exact-global-d1", noisy_problems(noisy_step, d1=True))},
+    falsifiers=[falsifier_through(name, desc, [stationarity_check("exact", noisy_problems(s))]
+                                  + ([global_d1_check("exact-global-d1", noisy_problems(s, d1=True))]
+                                     if name not in INVISIBLE_AT_D1 else []))
                 for name, desc, s in NOISY_FALSIFIERS],
     provenance=Provenance(
         "ours", "abstract (the isotropic statement); the noisy step size is our derivation",
@@ -72,6 +78,8 @@ register(Claim(
               "may normalise w ~ N(0, I/d), which rescales σ² in η")),
     trust=("exact: as gd.optimal_preconditioner (Isserlis moments with the noise in the token covariance, exact "
            "gradient and Hessian, LDLᵀ)",
-           "not decided: global minimality over all (P, Q)"),
-    notes="σ² = 0 is Ahn et al. Thm 1 at Σ = I (eq. (7)). d = 3 runs at --effort > 1."))
+           "at d = 1: global minimality over all (P, Q), as in gd.optimal_preconditioner",
+           "not decided: global minimality over all (P, Q) at d ≥ 2"),
+    notes=("σ² = 0 is Ahn et al. Thm 1 at Σ = I (eq. (7)). d = 3 runs at --effort > 1. The falsifier 'dσ² for σ²' "
+           "is run through the d ≥ 2 check only (at d = 1 it is the claim itself).")))
 

@@ -25,6 +25,7 @@ from typing import Any, Callable
 
 from transformer_proofs.verify.checkers import falsifier_from_check, guard
 from transformer_proofs.verify.claims.gd import optima
+from transformer_proofs.verify.claims.gd.global_one_dim import decide_global_d1
 from transformer_proofs.verify.claims.gd.landscape import (
     OneLayerLoss,
     OneLayerProblem,
@@ -37,7 +38,7 @@ from transformer_proofs.verify.evidence import Evidence
 from transformer_proofs.verify.population.gaussian import cayley_orthogonal, mat_mul, transpose
 from transformer_proofs.verify.population.stationary import Stationarity, decide
 from transformer_proofs.verify.registry import register
-from transformer_proofs.verify.spec import Check, CheckResult, Claim, Context, Provenance
+from transformer_proofs.verify.spec import Check, CheckResult, Claim, Context, Falsifier, Provenance
 
 EXACT = Evidence.EXACT
 
@@ -135,6 +136,45 @@ def stationarity_check(key: str, problems: Callable[[Context], list[tuple[OneLay
     return exact_check(key, run)
 
 
+def global_d1_check(key: str, problems: Callable[[Context], list[tuple[OneLayerProblem, list, str]]]) -> Check:
+    """At d = 1: the claimed point's loss is the minimum over all (P, Q) (exact, :mod:`.global_one_dim`)."""
+
+    def run(ctx: Context) -> CheckResult:
+        rows = []
+        for prob, A, label in problems(ctx):
+            f = OneLayerLoss(prob)
+            dec = decide_global_d1(f, f(lsa_point(1, A)))
+            if not dec.global_min:
+                return CheckResult(key, EXACT.label, len(rows) + 1, None, 0.0, "fails", f"{label}: {dec.detail}",
+                                   data={"counterexample": f"{label}: {dec.detail}"})
+            rows.append(f"{label}: global minimum over all (P, Q): {dec.detail}")
+        return CheckResult(key, EXACT.label, len(rows), 0.0, 0.0, "holds", "; ".join(rows))
+
+    return exact_check(key, run)
+
+
+def falsifier_through(name: str, description: str, checks: list[Check]) -> Falsifier:
+    """A wrong closed form put through each of the claim's checks it applies to:
+    caught only when every one of them reports ``fails``."""
+
+    def run(ctx: Context) -> tuple[bool, str]:
+        results = [chk(ctx) for chk in checks]
+        caught = all(r.status == "fails" for r in results)
+        return caught, "; ".join(f"{r.mode} check: {r.status} ({r.detail[:200]})" for r in results)
+
+    return Falsifier(name, description, run)
+
+
+THM1_D1_CASES = [(F(1), 3), (F(1, 3), 1), (F(2), 5)]  # (λ, n) with Σ = λ at d = 1
+
+
+def thm1_d1_problems(candidate: Candidate) -> Callable[[Context], list]:
+    def make(ctx: Context) -> list:
+        return [(OneLayerProblem([[lam]], n), candidate([lam], [[F(1)]], n), f"d=1, n={n}, Σ={lam}")
+                for lam, n in THM1_D1_CASES]
+    return make
+
+
 def thm1_problems(candidate: Candidate) -> Callable[[Context], list]:
     def make(ctx: Context) -> list:
         out = []
@@ -164,9 +204,12 @@ register(Claim(
     statement=("One layer, x ~ N(0, Σ), Σ = UΛUᵀ, w ~ N(0, I): P = [[0,0],[0,1]], Q = −[[A,0],[0,0]] with "
                "A = U diag(1/((n+1)/n·λ_i + tr Σ/n)) Uᵀ is a stationary point of the in-context loss in all entries "
                "of (P, Q), a strict local minimum modulo the rescaling (γP, Q/γ), and the global minimum over the "
-               "sparse family Q = −[[A,0],[0,0]]."),
-    checks={"exact": stationarity_check("exact", thm1_problems(thm1_candidate))},
-    falsifiers=[falsifier_from_check(name, desc, stationarity_check("exact", thm1_problems(c)).run)
+               "sparse family Q = −[[A,0],[0,0]]; at d = 1 it is the global minimum over all (P, Q)."),
+    checks={"exact": stationarity_check("exact", thm1_problems(thm1_candidate)),
+            "exact-global-d1": global_d1_check("exact-global-d1", thm1_d1_problems(thm1_candidate))},
+    falsifiers=[falsifier_through(name, desc, [stationarity_check("exact", thm1_problems(c))]
+                                  + ([global_d1_check("exact-global-d1", thm1_d1_problems(c))]
+                                     if name != "transposed U" else []))
                 for name, desc, c in THM1_FALSIFIERS],
     provenance=Provenance(
         "secondary", "Theorem 1, eq. (6) (and eq. (7) for Σ = I)",
@@ -174,17 +217,21 @@ register(Claim(
                "(1/n) Σ_k λ_k)}) Uᵀ, 0], [0, 0]]] is a global minimizer of f(P, Q) up to re-scaling"),
         read_in="the paper's full text (prose; the display (6) was lost) and a transcription of the display",
         note=("we decide stationarity over every entry of (P, Q) and local minimality modulo the rescaling exactly, and "
-              "global minimality on the sparse family; global minimality over all (P, Q) is the paper's proof, not "
-              "checked here")),
+              "global minimality on the sparse family, and over all (P, Q) at d = 1; global minimality over all "
+              "(P, Q) at d ≥ 2 is the paper's proof, not checked here")),
     trust=("exact: Gaussian moments by Isserlis (rationals), the loss a polynomial evaluated exactly; gradient and "
            "Hessian by five-point differences, exact for a quartic; positive definiteness by exact LDLᵀ pivots",
            "the loss formula's reduction to P's last row and Q's first d columns is our derivation (the query's label "
            "slot is 0); the tests check it against Monte Carlo of the layer itself",
-           "not decided: global minimality over all (P, Q) (the loss is a non-convex quartic there)"),
+           "at d = 1: global minimality over all (P, Q) by the scale invariance, the quadratic in Q for fixed P, and "
+           "exact real-root counting of a quartic in one variable (ours)",
+           "not decided: global minimality over all (P, Q) at d ≥ 2 (the loss is a non-convex quartic there)"),
     notes=("Σ = UΛUᵀ with rational Λ and U a Cayley rotation (rational and orthogonal), so every quantity is rational. "
            "P's first d rows and Q's last column never reach the prediction (f does not depend on them). The Hessian "
            "is singular only along the rescaling (γP, Q/γ): the orbit is a strict local minimum (Morse–Bott). "
-           "d = 3 runs at --effort > 1.")))
+           "d = 3 runs at --effort > 1. At d = 1 the minimiser is not unique: p_x q₂₁ duplicates p_y Q₁₁ "
+           "(a rank-one Q₁₁ is all of Q₁₁ there), so P = [[0,0],[1,0]], Q = [[0,0],[−A,0]] reaches the same loss. "
+           "The falsifier 'transposed U' is run through the d ≥ 2 check only (at d = 1, U = 1).")))
 
 
 # ---------------------------------------------------------------------------
