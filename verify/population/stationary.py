@@ -56,6 +56,20 @@ def gradient_hessian(f: Callable[[list[Any]], Any], theta: Sequence[Any], degree
     return grad, H
 
 
+def descent_witness(f: Callable[[list[Any]], Any], theta: Sequence[Any], grad: Sequence[Fraction],
+                    max_halvings: int = 200) -> tuple[Fraction, Fraction, Fraction] | None:
+    """The first t = 2^-k (k = 0, 1, ...) with f(θ − t∇f) < f(θ), exactly: a parameter
+    strictly better than θ (one exists for small t whenever ∇f(θ) ≠ 0)."""
+    f0 = f(list(theta))
+    t = Fraction(1)
+    for _ in range(max_halvings):
+        ft = f([a - t * g for a, g in zip(theta, grad)])
+        if ft < f0:
+            return t, ft, f0
+        t /= 2
+    return None
+
+
 @dataclass
 class Stationarity:
     """What was decided at θ: the gradient, the Hessian, and either a
@@ -69,6 +83,7 @@ class Stationarity:
     witness: Vector | None = None  # vᵀHv ≤ 0 (a rational direction), when not positive definite
     pivots: list[Fraction] = field(default_factory=list)
     kept: list[int] = field(default_factory=list)  # the coordinates of the complement
+    lower: tuple[Fraction, Fraction, Fraction] | None = None  # (t, f(θ − t∇f), f(θ)): a rational point below θ
 
     @property
     def local_minimum(self) -> bool:
@@ -88,8 +103,8 @@ def decide(f: Callable[[list[Any]], Any], theta: Sequence[Any], symmetry: Sequen
     unit = [[int(i == j) for j in range(m)] for i in range(m)]
     grad = [directional(f, theta, unit[i], degree)[0] for i in range(m)]
     nonzero = [(i, g) for i, g in enumerate(grad) if g != 0]
-    if nonzero:  # not stationary: the Hessian is not needed
-        return Stationarity(False, nonzero, False, False)
+    if nonzero:  # not stationary: the Hessian is not needed; a rational point with lower loss is the witness
+        return Stationarity(False, nonzero, False, False, lower=descent_witness(f, theta, grad))
     _, H = gradient_hessian(f, theta, degree)
     in_kernel = all(all(sum(H[i][j] * v[j] for j in range(m)) == 0 for i in range(m)) for v in symmetry)
     pivots_taken: list[int] = []

@@ -93,7 +93,11 @@ def thm1_candidate(eigs: list, U: list, n: int) -> list:
 def _describe(st: Stationarity) -> str:
     if not st.gradient_zero:
         i, g = st.nonzero[0]
-        return f"∂f/∂θ_{i} = {_frac(g)} ≠ 0 ({len(st.nonzero)} nonzero entries)"
+        text = f"∂f/∂θ_{i} = {_frac(g)} ≠ 0 ({len(st.nonzero)} nonzero entries)"
+        if st.lower is not None:
+            t, ft, f0 = st.lower
+            text += f"; θ − t∇f with t = {t} has loss {_frac(ft)} < {_frac(f0)}"
+        return text
     if not st.symmetry_in_kernel:
         return "the rescaling direction is not in the Hessian's kernel"
     if not st.positive_definite:
