@@ -157,7 +157,8 @@ def test_training_claims_hold_and_catch_their_falsifiers():
     from transformer_proofs.verify.registry import select
     from transformer_proofs.verify.spec import Context
 
-    for claim in select("gd.optimal_preconditioner,gd.multilayer_*,gd.zfb_gradient_flow,gd.one_step_noisy"):
+    for claim in select("gd.optimal_preconditioner,gd.multilayer_*,gd.zfb_gradient_flow,gd.one_step_noisy,"
+                        "gd.aligned_closed_form"):
         for check in claim.checks.values():
             assert check(Context(seed=3)).status == "holds", claim.id
         for fal in claim.falsifiers:
@@ -215,3 +216,14 @@ def test_a_wrong_point_gets_a_rational_point_of_lower_loss():
     t, ft, f0 = st.lower
     grad = [g for g in (directional(f, th, [int(i == j) for j in range(len(th))])[0] for i in range(len(th)))]
     assert f([a - t * g for a, g in zip(th, grad)]) == ft < f0 == f(th)
+
+
+def test_closed_form_agrees_with_the_exact_optimum_at_sizes():
+    from transformer_proofs.verify.claims.gd.closed_form import exact_candidate
+
+    a1, (c1, c2) = exact_candidate()
+    for nv, dv in [(20, 5), (3, 1), (7, 4)]:
+        p = optima.optimal_polynomial(optima.moments(nv, dv, 4), 2)
+        at = lambda x, nv=nv, dv=dv: F(str(x.as_expr().subs({"n": nv, "d": dv})))
+        assert [at(c1), at(c2)] == p[1:]
+        assert at(a1) == optima.optimal_polynomial(optima.moments(nv, dv, 2), 1)[1] * -1

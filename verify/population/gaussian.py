@@ -81,12 +81,13 @@ def wishart_trace_moment(ks: Sequence[int], n: Any, d: Any) -> Any:
         import sympy as sp
 
         gens = sorted(set().union(*(getattr(v, "free_symbols", set()) for v in (n, d))), key=str)
-        return _trace_moment(ks, sp.Poly(n, *gens), sp.Poly(d, *gens)).as_expr()
-    return _trace_moment(ks, n, d)
+        return trace_moment_recursion(ks, sp.Poly(n, *gens), sp.Poly(d, *gens)).as_expr()
+    return trace_moment_recursion(ks, n, d)
 
 
-def _trace_moment(ks: Sequence[int], n: Any, d: Any) -> Any:
-    """The recursion of :func:`wishart_trace_moment` in whatever ring n and d live in."""
+def trace_moment_recursion(ks: Sequence[int], n: Any, d: Any) -> Any:
+    """The recursion of :func:`wishart_trace_moment` in whatever ring n and d live in
+    (integers, Fractions, sympy Poly or ring elements: anything with + and *)."""
     memo: dict[tuple[int, ...], Any] = {}
 
     def E(key: tuple[int, ...]) -> Any:
