@@ -23,8 +23,8 @@ from transformer_proofs.verify.registry import register
 from transformer_proofs.verify.spec import Claim, Context, Provenance
 
 F = Fraction
-NOISY_CASES = [(2, 3, F(0)), (2, 4, F(1, 2)), (2, 3, F(2))]  # (d, n, σ²)
-NOISY_LARGE = [(3, 5, F(3, 4))]
+NOISY_CASES = [(2, 4, F(1, 2)), (2, 3, F(2))]  # (d, n, σ²)
+NOISY_LARGE = [(2, 3, F(0)), (3, 5, F(3, 4))]  # σ² = 0 at d = 2 is gd.optimal_preconditioner's Σ = I case
 NOISY_D1 = [(1, 3, F(0)), (1, 2, F(1, 2)), (1, 4, F(2))]
 
 Step = Callable[[int, int, Fraction], Fraction]  # (d, n, σ²) -> η

@@ -35,7 +35,7 @@ from transformer_proofs.verify.claims.gd.landscape import (
 )
 from transformer_proofs.verify.claims.gd.papers import AHN
 from transformer_proofs.verify.evidence import Evidence
-from transformer_proofs.verify.population.gaussian import cayley_orthogonal, mat_mul, transpose
+from transformer_proofs.verify.population.gaussian import cayley_orthogonal, inverse, mat_mul, transpose
 from transformer_proofs.verify.population.stationary import Stationarity, decide
 from transformer_proofs.verify.registry import register
 from transformer_proofs.verify.spec import Check, CheckResult, Claim, Context, Falsifier, Provenance
@@ -286,6 +286,26 @@ def multilayer_check(candidate: PolyCandidate) -> Check:
     return exact_check("exact", run)
 
 
+THM3_FULL_CASES = [([F(1), F(1, 4)], [(0, 1, F(1, 2))], 3), ([F(2), F(1, 3)], [(0, 1, F(2, 3))], 4)]
+
+
+def multilayer_full_one_layer_check(candidate: PolyCandidate) -> Check:
+    """L = 1 of Theorem 3 over all (P, Q), not only the aligned set: w ~ N(0, Σ⁻¹) at a
+    non-isotropic rational Σ, the candidate's a at A = aΣ⁻¹ decided as in gd.optimal_preconditioner."""
+
+    def problems(ctx: Context) -> list:
+        out = []
+        for eigs, skew, n in THM3_FULL_CASES[: 2 if ctx.effort > 1 else 1]:
+            Sigma, U = rational_covariance(eigs, skew)
+            Sinv = inverse(Sigma)
+            a = -candidate(n, len(eigs), 1)[1]
+            out.append((OneLayerProblem(Sigma, n, Sigma_w=Sinv), [[a * x for x in row] for row in Sinv],
+                        f"L=1, d={len(eigs)}, n={n}, w ~ N(0, Σ⁻¹), λ={[str(e) for e in eigs]}, a = {a}"))
+        return out
+
+    return stationarity_check("exact-full-L1", problems, sparse_global=False)
+
+
 def _mp_candidate(n: int, d: int, L: int) -> list:
     return optima.optimal_polynomial(optima.marchenko_pastur_moments(n, d, 2 * L), L)
 
@@ -302,6 +322,8 @@ MULTI_FALSIFIERS: list[tuple[str, str, PolyCandidate]] = [
     ("one-layer step in every layer", "a_ℓ = n/(n+d+1) for every ℓ (Thm 1 repeated)",
      lambda n, d, L: optima.power_polynomial(F(n, n + d + 1), L)),
 ]
+
+SAME_AT_ONE_LAYER = {"one-layer step in every layer"}  # identical to the claim at L = 1: the L = 1 check cannot see it
 
 THM3_PROVENANCE = Provenance(
     "ours", "Theorem 3 (§4.2) and its set S = {A : A_i = a_i Σ⁻¹}",
@@ -320,15 +342,20 @@ register(Claim(
                "E tr p(Ĝ₀)², p(t) = ∏(1 − a_ℓ t), for every Σ ≻ 0; it has a unique minimiser up to the order of the "
                "layers, a stationary point: a_ℓ = 1/r_ℓ with r_ℓ the roots of the degree-L orthogonal polynomial of "
                "t·dμ(t), μ the expected spectral law of the n-sample Gram matrix of standard Gaussians."),
-    checks={"exact": multilayer_check(exact_candidate)},
-    falsifiers=[falsifier_from_check(name, desc, multilayer_check(c).run) for name, desc, c in MULTI_FALSIFIERS],
+    checks={"exact": multilayer_check(exact_candidate),
+            "exact-full-L1": multilayer_full_one_layer_check(exact_candidate)},
+    falsifiers=[falsifier_through(name, desc, [multilayer_check(c)]
+                                  + ([multilayer_full_one_layer_check(c)] if name not in SAME_AT_ONE_LAYER else []))
+                for name, desc, c in MULTI_FALSIFIERS],
     provenance=THM3_PROVENANCE,
     trust=("exact: Wishart moments by our integration-by-parts recursion (tested against closed forms and Monte Carlo), "
            "the optimality conditions in rationals, the roots isolated exactly (sympy's real-root isolation, "
            "rational endpoints)",
            "ours: the reduction to E tr p(Ĝ₀)² (Lemma 1 + whitening) and the orthogonal-polynomial characterisation"),
     notes=("L = 1 gives a = n/(n+d+1), Thm 1 at Σ = I. n = 20, d = 5, L = 3 is Ahn et al.'s Fig. 2 setting "
-           "(gd.multilayer_fig2). L = 4, 5 and d = 10 run at --effort > 1.")))
+           "(gd.multilayer_fig2). L = 4, 5 and d = 10 run at --effort > 1. The exact-full-L1 check decides the one-layer "
+           "case over all (P, Q) at non-isotropic Σ with w ~ N(0, Σ⁻¹) (the falsifier 'one-layer step in every layer' is "
+           "the claim itself at L = 1 and is run through the aligned-set check only).")))
 
 
 def fig2_candidate_steps(moments_of: Callable[[int, int, int], list]) -> list[tuple[Fraction, Fraction]]:
