@@ -33,7 +33,7 @@ from functools import lru_cache
 from itertools import product
 from typing import Any, Sequence
 
-Poly = dict  # {exponent tuple: coefficient}: a polynomial in the entries of w
+WPoly = dict  # {exponent tuple: coefficient}: a polynomial in the entries of w
 
 
 # ---------------------------------------------------------------------------
@@ -128,22 +128,22 @@ def gram_trace_moments(n: int, d: int, K: int) -> list[Fraction]:
 # ---------------------------------------------------------------------------
 
 
-def _padd(p: Poly, q: Poly, c: Any = 1) -> Poly:
+def _padd(p: WPoly, q: WPoly, c: Any = 1) -> WPoly:
     out = dict(p)
     for e, v in q.items():
         out[e] = out.get(e, 0) + c * v
     return {e: v for e, v in out.items() if v != 0}
 
 
-def _pmul(p: Poly, q: Poly) -> Poly:
-    out: Poly = {}
+def _pmul(p: WPoly, q: WPoly) -> WPoly:
+    out: WPoly = {}
     for (e1, v1), (e2, v2) in product(p.items(), q.items()):
         e = tuple(a + b for a, b in zip(e1, e2))
         out[e] = out.get(e, 0) + v1 * v2
     return {e: v for e, v in out.items() if v != 0}
 
 
-def _pexpect(p: Poly, cov_w: Any) -> Any:
+def _pexpect(p: WPoly, cov_w: Any) -> Any:
     """E over w ~ N(0, cov_w) of a polynomial in w (Isserlis per monomial)."""
     total: Any = 0
     for e, v in p.items():
@@ -152,20 +152,20 @@ def _pexpect(p: Poly, cov_w: Any) -> Any:
     return total
 
 
-def token_covariance(Sigma: Any, sigma2: Any = 0) -> list[list[Poly]]:
+def token_covariance(Sigma: Any, sigma2: Any = 0) -> list[list[WPoly]]:
     """The covariance of z = (x, ⟨x, w⟩ + ε) given w, as polynomials in w:
     [[Σ, Σw], [wᵀΣ, wᵀΣw + σ²]]."""
     d = len(Sigma)
     unit = [tuple(1 if j == k else 0 for j in range(d)) for k in range(d)]
     zero = tuple([0] * d)
-    C: list[list[Poly]] = [[{} for _ in range(d + 1)] for _ in range(d + 1)]
+    C: list[list[WPoly]] = [[{} for _ in range(d + 1)] for _ in range(d + 1)]
     for a in range(d):
         for b in range(d):
             C[a][b] = {zero: Sigma[a][b]} if Sigma[a][b] != 0 else {}
         lin = {unit[k]: Sigma[a][k] for k in range(d) if Sigma[a][k] != 0}
         C[a][d] = lin
         C[d][a] = lin
-    quad: Poly = {zero: sigma2} if sigma2 != 0 else {}
+    quad: WPoly = {zero: sigma2} if sigma2 != 0 else {}
     for j in range(d):
         for k in range(d):
             if Sigma[j][k] != 0:
