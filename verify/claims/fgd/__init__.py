@@ -9,6 +9,8 @@ Learn Non-Linear Functions In Context", ICML 2024, arXiv:2312.06528.
 - ``fgd.multi_head``: a sum of heads is functional GD on the step-weighted sum of their kernels.
 - ``fgd.kernel_regression_limit`` (ours): |f_L(x_q) − k_qᵀK⁻¹y| below a bound from K's spectrum.
 - ``fgd.matched_activation``: empirical, GP tasks, paired confidence intervals.
+- ``fgd.linear_kernel_optimum`` (ours, :mod:`.training`): the linear kernel's exact
+  optimal step sizes (Theorem 1's stationarity, linear kernel only).
 
 Parts: ``instances`` (typed instances and draws), ``relations`` (two
 relations the core lacks), ``claims`` (specs and registrations), ``errata``
@@ -16,5 +18,5 @@ relations the core lacks), ``claims`` (specs and registrations), ``errata``
 Importing the package registers the claims.
 """
 
-from transformer_proofs.verify.claims.fgd import claims, errata, figures, instances, library  # noqa: F401
+from transformer_proofs.verify.claims.fgd import claims, errata, figures, instances, library, training  # noqa: F401
 from transformer_proofs.verify.claims.fgd.instances import free_kernel  # noqa: F401  (re-exported)
