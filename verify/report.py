@@ -84,12 +84,16 @@ def claim_extras(claim_ids: list[str], ctx: Context, figdir: Path) -> tuple[dict
     return figures, tables
 
 
-def write_report(results: list[ClaimResult], ctx: Context, outdir: Path, command: str) -> None:
-    """REPORT.md, results.json (stable), results.raw.json (this machine) and figures/, at once."""
-    write_report_from_document(results_document(results, ctx), outdir, command)
+def write_report(results: list[ClaimResult], ctx: Context, outdir: Path, command: str, site: bool = False,
+                 latex: bool = False, katex: Path | None = None) -> None:
+    """REPORT.md, results.json (stable), results.raw.json (this machine) and
+    figures/, at once; with ``site`` the HTML catalogue (site/), with ``latex``
+    the LaTeX table (latex/)."""
+    write_report_from_document(results_document(results, ctx), outdir, command, site, latex, katex)
 
 
-def write_report_from_document(raw: dict[str, Any], outdir: Path, command: str) -> None:
+def write_report_from_document(raw: dict[str, Any], outdir: Path, command: str, site: bool = False,
+                               latex: bool = False, katex: Path | None = None) -> None:
     """The report of a raw results document (``run --json``'s output, or a
     ``results.raw.json``): the claims' figures and tables are redrawn at its
     seed and effort."""
@@ -105,6 +109,14 @@ def write_report_from_document(raw: dict[str, Any], outdir: Path, command: str) 
         (stage.path / RAW_NAME).write_text(dump(raw))
         text = markdown.render(doc, command, figures, tables, overview)
         (stage.path / "REPORT.md").write_text(text)
+        if site:
+            from transformer_proofs.verify.reporting.site import write_site
+
+            write_site(doc, stage.path / "site", stage.path / "figures" / "overview.png", katex)
+        if latex:
+            from transformer_proofs.verify.reporting.latex import git_commit, write_latex
+
+            write_latex(doc, stage.path / "latex", git_commit())
         stage.commit(last=("results.json", "REPORT.md"))
 
 

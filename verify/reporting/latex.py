@@ -1,0 +1,98 @@
+r"""LaTeX for papers: a table of the claims with their evidence, and one
+citable line per claim (claim id, status, evidence, package version, git
+commit when there is one).
+
+``claims-table.tex`` is a fragment to ``\input`` (it needs ``booktabs`` and
+``longtable``); ``claims-cite.tex`` defines ``\tpclaim{<id>}``, the line an
+appendix cites; ``claims.tex`` is a standalone document using both (the
+test compiles it when a LaTeX is installed).
+"""
+
+from __future__ import annotations
+
+import subprocess
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from transformer_proofs.verify.reporting.markdown import paper_short
+
+SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
+            "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+# Non-ASCII letters the claims' words use, spelled for a plain (pdf)LaTeX.
+UNICODE = {"é": r"\'e", "ü": r"\"u", "ö": r"\"o", "ä": r"\"a", "–": "--", "—": "---", "’": "'", "§": r"\S{}",
+           "×": r"$\times$", "≤": r"$\le$", "≥": r"$\ge$", "−": "-", "·": r"$\cdot$", "…": r"\ldots{}"}
+
+
+def tex(text: str) -> str:
+    """Plain text as LaTeX (specials escaped; other non-ASCII characters dropped to '?')."""
+    out = []
+    for ch in str(text):
+        if ch in SPECIALS:
+            out.append(SPECIALS[ch])
+        elif ch in UNICODE:
+            out.append(UNICODE[ch])
+        elif ord(ch) < 128:
+            out.append(ch)
+        else:
+            out.append("?")
+    return "".join(out)
+
+
+def package_version() -> str:
+    try:
+        return version("transformer-proofs")
+    except PackageNotFoundError:  # pragma: no cover - run from a checkout without installing
+        return "unknown"
+
+
+def git_commit(cwd: Path | None = None) -> str | None:
+    """The checkout's commit (short), or None outside a git checkout."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True,
+                             cwd=cwd or Path(__file__).resolve().parent, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def table(doc: dict[str, Any]) -> str:
+    rows = []
+    for c in doc["claims"]:
+        kinds = ", ".join(sorted({ch["evidence"] for ch in c["checks"] if ch["status"] in ("holds", "refuted")}))
+        prov = (c.get("provenance") or {}).get("kind", "--")
+        rows.append(f"\\texttt{{{tex(c['id'])}}} & {tex(paper_short(c))} & {tex(prov)} & "
+                    f"{tex(c.get('relation', {}).get('name', ''))} & {tex(c.get('evidence', ''))} & "
+                    f"{tex(kinds) or '--'} & {tex(c['status'])}{' (erratum)' if c.get('erratum') else ''} \\\\")
+    head = (r"\begin{longtable}{@{}p{0.24\linewidth}p{0.14\linewidth}lllp{0.16\linewidth}l@{}}", r"\toprule",
+            r"claim & paper & provenance & relation & strongest & evidence & status \\", r"\midrule",
+            r"\endhead", r"\bottomrule", r"\endfoot")
+    return "\n".join([*head, *rows, r"\end{longtable}", ""])
+
+
+def citations(doc: dict[str, Any], ver: str, commit: str | None) -> str:
+    at = f", commit {commit}" if commit else ""
+    lines = [f"% \\tpclaim{{<claim id>}}: the line an appendix cites (transformer-proofs {tex(ver)}{tex(at)})",
+             r"\providecommand{\tpclaim}[1]{\csname tpclaim@#1\endcsname}"]
+    for c in doc["claims"]:
+        line = (f"\\texttt{{{tex(c['id'])}}}: {tex(c['status'])}, strongest evidence {tex(c.get('evidence', ''))} "
+                f"(transformer-proofs {tex(ver)}{tex(at)}, seed {doc['seed']}, effort {doc['effort']})")
+        lines.append(f"\\expandafter\\def\\csname tpclaim@{c['id']}\\endcsname{{{line}}}")
+    return "\n".join(lines) + "\n"
+
+
+def standalone(doc: dict[str, Any]) -> str:
+    first = doc["claims"][0]["id"] if doc["claims"] else ""
+    return "\n".join([r"\documentclass{article}", r"\usepackage[T1]{fontenc}", r"\usepackage{booktabs,longtable}",
+                      r"\usepackage[margin=2cm,landscape]{geometry}", r"\begin{document}", r"\small",
+                      r"\input{claims-table.tex}", r"\input{claims-cite.tex}",
+                      (f"\\noindent Cited: \\tpclaim{{{first}}}" if first else ""), r"\end{document}", ""])
+
+
+def write_latex(doc: dict[str, Any], out: Path, commit: str | None = None) -> Path:
+    """The three files into ``out``; returns the standalone document."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "claims-table.tex").write_text(table(doc))
+    (out / "claims-cite.tex").write_text(citations(doc, package_version(), commit))
+    (out / "claims.tex").write_text(standalone(doc))
+    return out / "claims.tex"
