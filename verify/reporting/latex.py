@@ -2,15 +2,17 @@ r"""LaTeX for papers: a table of the claims with their evidence, and one
 citable line per claim (claim id, status, evidence, package version, git
 commit when there is one).
 
-``claims-table.tex`` is a fragment to ``\input`` (it needs ``booktabs`` and
-``longtable``); ``claims-cite.tex`` defines ``\tpclaim{<id>}``, the line an
+``claims-table.tex`` is a fragment to ``\input`` (it needs ``longtable``,
+which every LaTeX has); ``claims-cite.tex`` defines ``\tpclaim{<id>}``, the line an
 appendix cites; ``claims.tex`` is a standalone document using both (the
 test compiles it when a LaTeX is installed).
 """
 
 from __future__ import annotations
 
+import re
 import subprocess
+import unicodedata
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,20 @@ UNICODE = {"é": r"\'e", "ü": r"\"u", "ö": r"\"o", "ä": r"\"a", "–": "--", 
            "×": r"$\times$", "≤": r"$\le$", "≥": r"$\ge$", "−": "-", "·": r"$\cdot$", "…": r"\ldots{}"}
 
 
+def _greek(ch: str) -> str | None:
+    """A Greek letter as math: ρ -> $\\rho$, Σ -> $\\Sigma$ (None for anything else)."""
+    name = unicodedata.name(ch, "")
+    m = re.fullmatch(r"GREEK (SMALL|CAPITAL) LETTER ([A-Z]+)", name)
+    if m is None:
+        return None
+    word = m.group(2).lower() if m.group(1) == "SMALL" else m.group(2).capitalize()
+    latin = {"omicron": "o", "Alpha": "A", "Beta": "B", "Epsilon": "E", "Zeta": "Z", "Eta": "H", "Iota": "I",
+             "Kappa": "K", "Mu": "M", "Nu": "N", "Omicron": "O", "Rho": "P", "Tau": "T", "Chi": "X"}
+    if word in latin:  # no macro: the Latin look-alike
+        return latin[word]
+    return f"$\\{'lambda' if word == 'lamda' else 'Lambda' if word == 'Lamda' else word}$"
+
+
 def tex(text: str) -> str:
     """Plain text as LaTeX (specials escaped; other non-ASCII characters dropped to '?')."""
     out = []
@@ -34,6 +50,8 @@ def tex(text: str) -> str:
             out.append(UNICODE[ch])
         elif ord(ch) < 128:
             out.append(ch)
+        elif (greek := _greek(ch)) is not None:
+            out.append(greek)
         else:
             out.append("?")
     return "".join(out)
@@ -64,9 +82,9 @@ def table(doc: dict[str, Any]) -> str:
         rows.append(f"\\texttt{{{tex(c['id'])}}} & {tex(paper_short(c))} & {tex(prov)} & "
                     f"{tex(c.get('relation', {}).get('name', ''))} & {tex(c.get('evidence', ''))} & "
                     f"{tex(kinds) or '--'} & {tex(c['status'])}{' (erratum)' if c.get('erratum') else ''} \\\\")
-    head = (r"\begin{longtable}{@{}p{0.24\linewidth}p{0.14\linewidth}lllp{0.16\linewidth}l@{}}", r"\toprule",
-            r"claim & paper & provenance & relation & strongest & evidence & status \\", r"\midrule",
-            r"\endhead", r"\bottomrule", r"\endfoot")
+    head = (r"\begin{longtable}{@{}p{0.25\linewidth}p{0.13\linewidth}lllp{0.16\linewidth}l@{}}", r"\hline",
+            r"claim & paper & provenance & relation & strongest & evidence & status \\", r"\hline",
+            r"\endhead", r"\hline", r"\endfoot")
     return "\n".join([*head, *rows, r"\end{longtable}", ""])
 
 
@@ -83,8 +101,9 @@ def citations(doc: dict[str, Any], ver: str, commit: str | None) -> str:
 
 def standalone(doc: dict[str, Any]) -> str:
     first = doc["claims"][0]["id"] if doc["claims"] else ""
-    return "\n".join([r"\documentclass{article}", r"\usepackage[T1]{fontenc}", r"\usepackage{booktabs,longtable}",
-                      r"\usepackage[margin=2cm,landscape]{geometry}", r"\begin{document}", r"\small",
+    return "\n".join([r"\documentclass[a4paper]{article}", r"\usepackage{longtable}",
+                      r"\setlength{\textwidth}{17cm}", r"\setlength{\oddsidemargin}{-0.5cm}",
+                      r"\begin{document}", r"\footnotesize",
                       r"\input{claims-table.tex}", r"\input{claims-cite.tex}",
                       (f"\\noindent Cited: \\tpclaim{{{first}}}" if first else ""), r"\end{document}", ""])
 
