@@ -113,3 +113,24 @@ def test_screenshots_when_asked(browser, site: Path) -> None:
     browser.save_screenshot(str(Path(target) / "overview.png"))
     browser.get((site / "claims" / "gd.preconditioned_printed.html").as_uri())
     browser.save_screenshot(str(Path(target) / "claim.png"))
+
+
+def test_every_registered_formula_renders(browser, site: Path) -> None:
+    """Every display formula of verify.reporting.formulas, not only the sample's: a TeX slip is a console error."""
+    from html import escape
+
+    from transformer_proofs.verify.reporting.formulas import FORMULAS
+    from transformer_proofs.verify.reporting.site import page
+
+    spans = {cid: "".join('<span class="math display">' + escape(f) + "</span>" for f in fs)
+             for cid, fs in FORMULAS.items()}
+    body = "".join(f'<p id="{cid}">{spans[cid]}</p>' for cid in sorted(spans))
+    path = site / "claims" / "all-formulas.html"
+    path.write_text(page("all formulas", body, 1, True))
+    try:
+        browser.get(path.as_uri())
+        assert _errors(browser) == []
+        assert len(browser.find_elements("css selector", ".katex-display")) == sum(len(f) for f in FORMULAS.values())
+        assert not browser.find_elements("css selector", ".katex-error")
+    finally:
+        path.unlink()

@@ -155,8 +155,8 @@ def claim_page(c: dict[str, Any], by_id: dict[str, dict[str, Any]], weights: tup
         imgs = "".join(f'<figure><img src="../weights/{f}" alt="{escape(ex.title)}, {f}"></figure>' for f in files)
         src = "".join(f"<pre>{escape(source_of(fn))}</pre>" for fn in ex.sources)
         parts += [f"<p>{escape(ex.title)}: every matrix of every layer, labelled by the residual coordinates the "
-                  "construction names; beside it, the source that builds the blocks, with the proof as a comment "
-                  "beside each block.</p>", f'<div class="side"><div class="weights">{imgs}</div><div>{src}</div></div>']
+                  "construction names; below, the source that builds the blocks, with the proof as a comment "
+                  "beside each block.</p>", f'<div class="weights">{imgs}</div>', "<h3>The builder, with the proof beside each block</h3>", src]
     return page(f"{c['id']}: transformer-proofs", "\n".join(parts), 1, katex)
 
 

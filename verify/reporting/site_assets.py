@@ -15,7 +15,6 @@ pre { background: #f7f7f7; padding: 0.6em; overflow-x: auto; }
 .formula { margin: 0.6em 0; overflow-x: auto; }
 .weights { display: flex; gap: 1.2em; flex-wrap: wrap; }
 .weights figure { margin: 0; } .weights img { max-width: 100%; }
-.side { display: grid; grid-template-columns: minmax(0, 3fr) minmax(0, 2fr); gap: 1em; }
 .erratum { border-left: 4px solid #d62728; padding-left: 0.8em; }
 img.overview { max-width: 100%; }
 #count { font-size: 0.9em; color: #555; }

@@ -92,8 +92,12 @@ def heatmap_figure(title: str, mats: list[tuple[str, np.ndarray, list[str], list
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(mats), figsize=(2.3 * len(mats) + 0.6, 2.9), squeeze=False)
-    for ax, (name, m, rows, cols) in zip(axes[0], mats):
+    ncols = min(4, len(mats))  # a head's W_Q, W_K, W_V, W_O on one row
+    nrows = -(-len(mats) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(2.6 * ncols + 0.6, 2.9 * nrows), squeeze=False)
+    for ax in axes.ravel()[len(mats):]:
+        ax.axis("off")
+    for ax, (name, m, rows, cols) in zip(axes.ravel(), mats):
         vals = np.vectorize(float, otypes=[float])(m) if m.size else np.zeros(m.shape)
         vmax = float(np.abs(vals).max()) or 1.0
         ax.imshow(vals, cmap="RdBu_r", vmin=-vmax, vmax=vmax, interpolation="nearest")
