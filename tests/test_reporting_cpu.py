@@ -11,8 +11,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 # energy.attention_mm: its float64 worst entry moves between AVX2 and AVX-512; newton.convergence: a figure
-# and a table drawn from float64 iterates.
-CLAIMS = "energy.attention_mm,newton.convergence"
+# and a table drawn from float64 iterates; induction.bigram_limit: a figure on log axes (numpy's SIMD log10).
+CLAIMS = "energy.attention_mm,newton.convergence,induction.bigram_limit"
 HASWELL = {"OPENBLAS_CORETYPE": "Haswell", "NPY_DISABLE_CPU_FEATURES": "X86_V4,AVX512_ICL"}
 
 
