@@ -2,8 +2,8 @@ r"""LaTeX for papers: a table of the claims with their evidence, and one
 citable line per claim (claim id, status, evidence, package version, git
 commit when there is one).
 
-``claims-table.tex`` is a fragment to ``\input`` (it needs ``longtable``,
-which every LaTeX has); ``claims-cite.tex`` defines ``\tpclaim{<id>}``, the line an
+``claims-table.tex`` is a fragment to ``\input`` (it needs ``longtable``
+and ``array``, which every LaTeX has); ``claims-cite.tex`` defines ``\tpclaim{<id>}``, the line an
 appendix cites; ``claims.tex`` is a standalone document using both (the
 test compiles it when a LaTeX is installed).
 """
@@ -82,7 +82,9 @@ def table(doc: dict[str, Any]) -> str:
         rows.append(f"\\texttt{{{tex(c['id'])}}} & {tex(paper_short(c))} & {tex(prov)} & "
                     f"{tex(c.get('relation', {}).get('name', ''))} & {tex(c.get('evidence', ''))} & "
                     f"{tex(kinds) or '--'} & {tex(c['status'])}{' (erratum)' if c.get('erratum') else ''} \\\\")
-    head = (r"\begin{longtable}{@{}p{0.25\linewidth}p{0.13\linewidth}lllp{0.16\linewidth}l@{}}", r"\hline",
+    ragged = r">{\raggedright\arraybackslash}p"
+    head = (rf"\begin{{longtable}}{{@{{}}{ragged}{{0.27\linewidth}}{ragged}{{0.12\linewidth}}lll"
+            rf"{ragged}{{0.17\linewidth}}l@{{}}}}", r"\hline",
             r"claim & paper & provenance & relation & strongest & evidence & status \\", r"\hline",
             r"\endhead", r"\hline", r"\endfoot")
     return "\n".join([*head, *rows, r"\end{longtable}", ""])
@@ -101,7 +103,8 @@ def citations(doc: dict[str, Any], ver: str, commit: str | None) -> str:
 
 def standalone(doc: dict[str, Any]) -> str:
     first = doc["claims"][0]["id"] if doc["claims"] else ""
-    return "\n".join([r"\documentclass[a4paper]{article}", r"\usepackage{longtable}",
+    return "\n".join([r"\documentclass[a4paper]{article}", r"\usepackage{array,longtable}",
+                      r"\setlength{\tabcolsep}{3pt}",
                       r"\setlength{\textwidth}{17cm}", r"\setlength{\oddsidemargin}{-0.5cm}",
                       r"\begin{document}", r"\footnotesize",
                       r"\input{claims-table.tex}", r"\input{claims-cite.tex}",

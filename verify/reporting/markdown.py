@@ -112,6 +112,9 @@ def header(doc: dict[str, Any], command: str, overview: tuple[str, str] | None) 
                   "see `results.raw.json`, not committed).")
     lines += ["", counts_line(doc), ""]
     lines += wrap(environment_line(doc["environment"])) + [""]
+    lines += wrap("Also: `python -m verify report --site` writes an HTML catalogue (site/: a page per claim with its "
+                  "formulas, weights as heat maps and each erratum's counterexample; generated, not committed) and "
+                  "`--latex` a LaTeX table of the claims with a citable line per claim (latex/).") + [""]
     lines += ["## Overview", ""]
     if overview is not None:
         name, caption = overview
