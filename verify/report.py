@@ -16,6 +16,7 @@ The parts: :mod:`.reporting.markdown` (REPORT.md), :mod:`.reporting.overview`
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +119,9 @@ def write_report_from_document(raw: dict[str, Any], outdir: Path, command: str, 
 
             write_latex(doc, stage.path / "latex", git_commit())
         stage.commit(last=("results.json", "REPORT.md"))
+    m = raw.get("machine") or {}
+    print(f"this machine (recorded in {RAW_NAME} only): BLAS {', '.join(m.get('blas_kernels') or ['?'])}; numpy SIMD "
+          f"{'+'.join(m.get('numpy_simd_found') or []) or 'baseline only'}", file=sys.stderr)
 
 
 def _mkdir(p: Path) -> Path:
