@@ -44,7 +44,13 @@ NEWTON_INIT = Example("Fu et al. init layer (V_2 = −nαJ) at d = 2, n = 4, α 
 FGD = Example("Cheng et al. functional GD, one ReLU layer at d = 2, n = 3, η = 1/2",
               lambda: fgd.functional_gd_transformer(2, 3, [Q(1, 2)], "relu"), (fgd._selector, fgd._value, fgd.fgd_head))
 
+RIDGE = Example("Bai et al. ReLU-attention ridge step at d = 2, n = 3, η = 1/4, λ = 1/2, B = 4",
+                lambda: gd.relu_ridge_transformer(2, 3, [Q(1, 4)], Q(1, 2), 4), (gd.relu_ridge_layer,))
+LINEAR_NEWTON = Example("Giannou et al. linear-attention Newton step at d = 2", lambda: newton.linear_newton_step(2),
+                        (newton.linear_newton_step,))
+
 EXAMPLES: dict[str, Example] = {
+    "gd.relu_attention_ridge": RIDGE, "newton.linear_attention_step": LINEAR_NEWTON,
     "gd.one_layer": VON_OSWALD, "gd.multi_layer": VON_OSWALD, "gd.gd_plus_plus": VON_OSWALD,
     "gd.preconditioned": PRECONDITIONED, "gd.preconditioned_printed": PRECONDITIONED,
     "newton.layer": NEWTON_LAYER, "newton.layer_printed": NEWTON_LAYER, "newton.k_steps": NEWTON_LAYER,
@@ -58,8 +64,11 @@ def _label(v: Any) -> str:
     return str(f)
 
 
-def matrices(model: Transformer) -> list[tuple[str, list[tuple[str, np.ndarray, list[str], list[str]]]]]:
-    """Per layer: (layer title, [(matrix name, values, row labels, column labels)])."""
+Matrix = tuple[str, np.ndarray, list[str], list[str]]  # name, values, row labels, column labels
+
+
+def matrices(model: Transformer) -> list[tuple[str, list[list[Matrix]]]]:
+    """Per layer: (layer title, one row of matrices per head, or the MLP's)."""
     names = model.stream_names()
     out = []
     for i, layer in enumerate(model.layers):
@@ -68,36 +77,39 @@ def matrices(model: Transformer) -> list[tuple[str, list[tuple[str, np.ndarray, 
         if isinstance(layer, Attention):
             for h, head in enumerate(layer.heads):
                 dh = [f"h{h}:{k}" for k in range(head.W_Q.shape[0])]
-                dv = [f"v{h}:{k}" for k in range(head.W_V.shape[0])]
-                mats += [(f"head {h}: W_Q", head.W_Q, dh, cols), (f"head {h}: W_K", head.W_K, dh, cols),
-                         (f"head {h}: W_V", head.W_V, dv, cols)]
+                out_rows = after[len(cols):] if layer.residual == "concat" else after
+                # without W_O the value is written straight into the stream: its rows are stream coordinates
+                dv = [f"v{h}:{k}" for k in range(head.W_V.shape[0])] if head.W_O is not None else out_rows
+                row = [(f"head {h}: W_Q", head.W_Q, dh, cols), (f"head {h}: W_K", head.W_K, dh, cols),
+                       (f"head {h}: W_V", head.W_V, dv, cols)]
                 if head.W_O is not None:
-                    out_rows = after[len(cols):] if layer.residual == "concat" else after
-                    mats.append((f"head {h}: W_O", head.W_O, out_rows[: head.W_O.shape[0]], dv))
+                    row.append((f"head {h}: W_O", head.W_O, out_rows[: head.W_O.shape[0]], dv))
+                mats.append(row)
             title = f"layer {i}: {layer.score if isinstance(layer.score, str) else 'kernel'} attention"
         elif isinstance(layer, MLP):
             hid = [f"m:{k}" for k in range(layer.W_in.shape[0])]
-            mats += [("W_in", layer.W_in, hid, cols), ("W_out", layer.W_out, after, hid)]
+            mats.append([("W_in", layer.W_in, hid, cols), ("W_out", layer.W_out, after, hid)])
             title = f"layer {i}: MLP ({layer.activation})"
         else:  # pragma: no cover - a new layer kind
             continue
-        out.append((title, [(n, np.asarray(m, dtype=object), r, c) for n, m, r, c in mats]))
+        out.append((title, [[(n, np.asarray(m, dtype=object), r, c) for n, m, r, c in row] for row in mats]))
     return out
 
 
-def heatmap_figure(title: str, mats: list[tuple[str, np.ndarray, list[str], list[str]]], path: Path) -> None:
-    """One PNG: the layer's matrices side by side, entries written in each cell."""
+def heatmap_figure(title: str, rows_of: list[list[Matrix]], path: Path) -> None:
+    """One PNG: a row per head (W_Q, W_K, W_V, W_O), entries written in each cell."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    ncols = min(4, len(mats))  # a head's W_Q, W_K, W_V, W_O on one row
-    nrows = -(-len(mats) // ncols)
+    ncols, nrows = max(len(r) for r in rows_of), len(rows_of)
     fig, axes = plt.subplots(nrows, ncols, figsize=(2.6 * ncols + 0.6, 2.9 * nrows), squeeze=False)
-    for ax in axes.ravel()[len(mats):]:
-        ax.axis("off")
-    for ax, (name, m, rows, cols) in zip(axes.ravel(), mats):
+    placed = [(axes[i][j], m) for i, row in enumerate(rows_of) for j, m in enumerate(row)]
+    for i, row in enumerate(rows_of):
+        for ax in axes[i][len(row):]:
+            ax.axis("off")
+    for ax, (name, m, rows, cols) in placed:
         vals = np.vectorize(float, otypes=[float])(m) if m.size else np.zeros(m.shape)
         vmax = float(np.abs(vals).max()) or 1.0
         ax.imshow(vals, cmap="RdBu_r", vmin=-vmax, vmax=vmax, interpolation="nearest")
