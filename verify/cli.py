@@ -43,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="run every claim and write the report")
     common(rep)
     rep.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    rep.add_argument("--site", action="store_true", help="also write the HTML catalogue (OUT/site/, not committed)")
+    rep.add_argument("--latex", action="store_true", help="also write a LaTeX table of the claims (OUT/latex/)")
+    rep.add_argument("--katex", type=Path, help="a KaTeX dist folder for the site (default: looked for)")
     cmp_ = sub.add_parser("compare", help="compare results with the baseline")
     cmp_.add_argument("--results", type=Path, default=DEFAULT_OUT / "results.json")
     cmp_.add_argument("--baseline", type=Path, default=DEFAULT_OUT / "baseline.json")
@@ -79,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         code = exit_code(results)
         if args.command == "report":
             command = "python -m verify report" + (f" --seed {args.seed}" if args.seed else "")
-            write_report(results, ctx, args.out, command)
+            write_report(results, ctx, args.out, command, site=args.site, latex=args.latex, katex=args.katex)
             print(f"wrote {args.out / 'REPORT.md'} and {args.out / 'results.json'}", file=sys.stderr)
         else:
             doc = results_document(results, ctx)

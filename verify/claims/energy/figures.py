@@ -10,6 +10,16 @@ from transformer_proofs.verify.algorithms import energy as alg
 from transformer_proofs.verify.spec import Context
 
 
+def legend_handles(met: str, broken: str) -> list[Any]:
+    """Line style says whether the conditions hold; colour says which of the
+    four random starting points (the same colour is the same start)."""
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], color="black", linestyle="-", label=f"solid: {met}"),
+               Line2D([], [], color="black", linestyle="--", label=f"dashed: {broken}")]
+    return handles + [Line2D([], [], color=f"C{k}", label=f"start {k + 1}") for k in range(4)]
+
+
 def energy_figure(ctx: Context, outdir: Any) -> tuple[str, str] | None:
     try:
         import matplotlib
@@ -28,7 +38,7 @@ def energy_figure(ctx: Context, outdir: Any) -> tuple[str, str] | None:
             for _ in range(L + 1):
                 es.append(alg.attention_energy(f, Y))
                 Y = alg.mm_step(f, Y, alpha)
-            axes[0].plot(es, style, color=f"C{k}", label=(f"α = {alpha}" if k == 0 else None))
+            axes[0].plot(es, style, color=f"C{k}")
     axes[0].set_title("E_1 (attention, MM step)")
     for k in range(4):  # feed-forward: spectrum in (−1, 1] vs λ_min < −1
         Q, _ = np.linalg.qr(rng.standard_normal((3, 3)))
@@ -39,7 +49,7 @@ def energy_figure(ctx: Context, outdir: Any) -> tuple[str, str] | None:
             for _ in range(L + 1):
                 es.append(alg.feedforward_energy(f, W, b, y))
                 y = alg.pgd_step(f, W, b, y)
-            axes[1].plot(es, style, color=f"C{k}", label=("spectrum in (−1, 1]" if style == "-" else "λ_min = −1.6") if k == 0 else None)
+            axes[1].plot(es, style, color=f"C{k}")
     axes[1].set_title("½yᵀ(I − W)y − bᵀy (ReLU layer)")
     for k in range(4):  # Hopfield: the update vs an over-relaxed step, β large
         X = rng.standard_normal((3, 5))
@@ -50,12 +60,14 @@ def energy_figure(ctx: Context, outdir: Any) -> tuple[str, str] | None:
             for _ in range(L + 1):
                 es.append(alg.hopfield_energy(f, X, 4.0, xi, hm))
                 xi = xi + alpha * (alg.hopfield_update(f, X, 4.0, xi) - xi)
-            axes[2].plot(es, style, color=f"C{k}", label=(f"step α = {alpha}" if k == 0 else None))
+            axes[2].plot(es, style, color=f"C{k}")
     axes[2].set_yscale("symlog", linthresh=1.0)
     axes[2].set_title("Hopfield E (β = 4, symlog scale)")
-    for ax in axes:
+    styles = (("MM step α = 1", "damped step α = 3"), ("spectrum in (−1, 1]", "λ_min(W) = −1.6"),
+              ("update (step α = 1)", "over-relaxed, α = 3"))
+    for ax, (met, broken) in zip(axes, styles):
         ax.set_xlabel("layer")
-        ax.legend(fontsize=8)
+        ax.legend(handles=legend_handles(met, broken), fontsize=7)
     axes[0].set_ylabel("energy")
     fig.tight_layout()
     name = "energy_vs_layer.png"
@@ -63,4 +75,4 @@ def energy_figure(ctx: Context, outdir: Any) -> tuple[str, str] | None:
     plt.close(fig)
     return name, ("Energy against layer (float64, for display; the checks certify it with arb). Solid: the theorem's "
                   "conditions met (MM step; spectrum in (−1, 1]; Hopfield update) - the energy never rises. Dashed: "
-                  "broken (damped step α = 3; λ_min(W) = −1.6; over-relaxed Hopfield step α = 3) - it can rise or oscillate.")
+                  "broken (damped step α = 3; λ_min(W) = −1.6; over-relaxed Hopfield step α = 3) - it can rise or oscillate. Colours: four random starting points per panel, each drawn in both styles.")

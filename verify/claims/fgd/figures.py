@@ -74,7 +74,7 @@ def matched_figure(ctx: Context, outdir: Any) -> tuple[str, str] | None:
                         linewidth=2.2 if act == gp else 1.0)
         m, h = mean_ci(res["bayes"])
         ax.axhline(m, color="k", linestyle="--", label="Bayes")
-        ax.axhspan(m - h, m + h, color="k", alpha=0.1)
+        ax.axhspan(m - h, m + h, color="k", alpha=0.1, label="Bayes, 95% interval")
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_title(f"GP kernel: {gp}")
@@ -86,4 +86,5 @@ def matched_figure(ctx: Context, outdir: Any) -> tuple[str, str] | None:
     fig.savefig(os.path.join(str(outdir), name), dpi=100, metadata={"Software": None})
     plt.close(fig)
     return name, ("In-context error against depth, one line per activation, for GP tasks of each kernel; bars: 95% "
-                  "normal-approximation intervals over tasks; dashed: the Bayes predictor (GP posterior mean).")
+                  "normal-approximation intervals over tasks; dashed: the Bayes predictor (GP posterior mean), grey band: its 95% interval; the matched activation's "
+                  "line is the thick one.")

@@ -44,8 +44,8 @@ def bigram_figure(ctx: Context, outdir: Any) -> tuple[str, str] | None:
     ax.set_title("Induction head vs in-context bigram estimate")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    name = "induction_bigram_limit.png"
-    fig.savefig(Path(outdir) / name, metadata={"Software": None})
+    name = "induction_bigram_limit.svg"
+    fig.savefig(Path(outdir) / name, metadata={"Date": None})
     plt.close(fig)
     return name, (f"‖ŷ − p̂‖₁ at the last query of s = {seq.tolist()} (chain, S = 3, m = {len(M)}, n = {len(rest)}) "
                   "against β₂: measured in 60-digit arithmetic with hard layer 1 and with β₁ = 8, our bound and "
