@@ -43,31 +43,50 @@ def _values(draw: Draw, a: Any) -> np.ndarray:
     return np.vectorize(draw.value, otypes=[object])(np.asarray(a, dtype=object))
 
 
-def ista_offset(draw: Draw, inst: RegressionPrompt, etas: list[Any], lam: Any, w_0: Any) -> Fraction:
-    """B = the least power of two above max_ℓ |<w_ℓ, x_q>| over the ISTA
-    iterates, computed exactly at the instance's numeric values (the sample
-    point, for symbols)."""
+def _ista_values(draw: Draw, inst: RegressionPrompt, etas: list[Any], lam: Any,
+                 w_0: Any) -> tuple[list[Any], list[Any]]:
+    """<w_ℓ, x_q> and the ISTA iterates w_ℓ at the instance's numeric values (the sample
+    point, for symbols), exactly."""
     ar = Rational()
     num = RegressionPrompt(inst.d, inst.n, _values(draw, inst.X), _values(draw, inst.y), _values(draw, inst.x_q))
     X, y, x_q = columns(ar, num)
     ws = algorithms.ista(ar, X, y, [ar.const(draw.value(e)) for e in etas], ar.const(draw.value(lam)),
                          ar.array(_values(draw, w_0).reshape(-1, 1)))
-    bound = max(abs(Fraction(int(v.p), int(v.q))) for w in ws for v in ar.matmul(ar.T(x_q), w).ravel())
+    return [ar.matmul(ar.T(x_q), w).ravel()[0] for w in ws], ws
+
+
+def ista_offset(draw: Draw, inst: RegressionPrompt, etas: list[Any], lam: Any, w_0: Any) -> Fraction:
+    """B = the least power of two above max_ℓ |<w_ℓ, x_q>| over the ISTA
+    iterates, computed exactly at the instance's numeric values (the sample
+    point, for symbols)."""
+    values, _ = _ista_values(draw, inst, etas, lam, w_0)
+    bound = max(abs(Fraction(int(v.p), int(v.q))) for v in values)
     B = Fraction(1)
     while B <= bound:
         B *= 2
     return B
 
 
+REDRAWS = 50
+
+
 def draw_ista(draw: Draw, sizes: dict[str, int]) -> ISTAInstance:
-    """L steps from a drawn w_0 (the identity holds from any start; the paper starts at 0)."""
+    """L steps from a drawn w_0 (the identity holds from any start; the paper starts at 0).
+    Degenerate draws are redrawn (up to REDRAWS times): an instance with an iterate
+    w_ℓ = 0 (ℓ >= 1: every coordinate in the threshold's dead zone) forgets everything
+    before it, and a mutant of the earlier layers could hide behind it.  Iterates with
+    some coordinates in the dead zone are kept (d >= 2 draws exercise that cell)."""
     d, n, L = sizes["d"], sizes["n"], sizes["L"]
-    base = draw_regression(draw, d, n)
-    etas = [draw.step(STEP_HI) for _ in range(L)]
-    lam, w_0 = draw.step(LAMBDA_HI), draw.real((d,))
-    inst = ISTAInstance(**base, etas=etas, lam=lam, w_0=w_0, offset=Fraction(1))
-    inst.offset = ista_offset(draw, inst, etas, lam, w_0)
-    return inst
+    for _ in range(REDRAWS):
+        base = draw_regression(draw, d, n)
+        etas = [draw.step(STEP_HI) for _ in range(L)]
+        lam, w_0 = draw.step(LAMBDA_HI), draw.real((d,))
+        inst = ISTAInstance(**base, etas=etas, lam=lam, w_0=w_0, offset=Fraction(1))
+        _, ws = _ista_values(draw, inst, etas, lam, w_0)
+        if all(any(v != 0 for v in w.ravel()) for w in ws[1:]):
+            inst.offset = ista_offset(draw, inst, etas, lam, w_0)
+            return inst
+    raise ValueError(f"every one of {REDRAWS} draws at {sizes} ends at w_L = 0")
 
 
 def _power_of_two_above(x: Fraction) -> Fraction:
@@ -84,7 +103,6 @@ def _loss(X: list, y: list, lam: Fraction, w: list) -> Fraction:
 
 
 T_MAX = 48  # redraw instances whose T exceeds this (stated rule: keeps the exact run short)
-REDRAWS = 50
 
 
 def draw_theorem_10(draw: Draw, sizes: dict[str, int]) -> Theorem10Instance:
