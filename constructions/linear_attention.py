@@ -63,14 +63,37 @@ class LinearAttention:
     scale: Any = None  # a factor on the sum (the papers' relaxed attention has none)
 
 
+def _is_zero(v: Any) -> bool:
+    return isinstance(v, int) and v == 0 or (hasattr(v, "numerator") and v == 0)
+
+
+def project(ar: Arithmetic, W: np.ndarray, X: Any) -> Any:
+    """W X (W exact, mostly zero): only W's nonzero rows and columns are converted
+    and multiplied; a 0/1 placement matrix puts the rows back.  Same value as
+    ``ar.matmul(ar.array(W), X)``, far cheaper for a sparse W in a wide stream."""
+    W = np.asarray(W, dtype=object)
+    nonzero = np.array([[not _is_zero(v) for v in row] for row in W], dtype=bool).reshape(W.shape)
+    rows, cols = np.flatnonzero(nonzero.any(axis=1)), np.flatnonzero(nonzero.any(axis=0))
+    if len(rows) == W.shape[0] and len(cols) == W.shape[1]:
+        return ar.matmul(ar.array(W), X)
+    if len(rows) == 0:
+        return ar.zeros((W.shape[0],) + tuple(X.shape[1:]))
+    small = ar.matmul(ar.array(W[np.ix_(rows, cols)]), X[cols])  # (r, N)
+    if len(rows) == W.shape[0]:
+        return small
+    place = np.zeros((W.shape[0], len(rows)), dtype=int)
+    place[rows, np.arange(len(rows))] = 1
+    return ar.matmul(ar.array(place.astype(object)), small)
+
+
 def linear_attention(ar: Arithmetic, layer: LinearAttention, X: Any) -> Any:
     """The head's output (d_v, N) on tokens X (D, N)."""
     N = X.shape[-1]
     if layer.mask.shape != (N, N):
         raise PromptError(f"mask has shape {layer.mask.shape}, but there are {N} tokens")
-    Q = feature_map(ar, layer.feature, ar.matmul(ar.array(layer.W_Q), X))  # (d_k, N)
-    K = feature_map(ar, layer.feature, ar.matmul(ar.array(layer.W_K), X))  # (d_k, N)
-    V = ar.matmul(ar.array(layer.W_V), X)  # (d_v, N)
+    Q = feature_map(ar, layer.feature, project(ar, layer.W_Q, X))  # (d_k, N)
+    K = feature_map(ar, layer.feature, project(ar, layer.W_K, X))  # (d_k, N)
+    V = project(ar, layer.W_V, X)  # (d_v, N)
     A = ar.apply_mask(ar.matmul(ar.T(K), Q), layer.mask)  # (N, N): A[i, j] = φ(k_i)ᵀφ(q_j) M[i, j]
     out = ar.matmul(V, A)  # (d_v, N): Σ_i v_i A[i, j]
     if layer.scale is not None:
