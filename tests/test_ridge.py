@@ -52,7 +52,7 @@ def test_sizes_are_the_printed_orders() -> None:
     for d, n in [(1, 1), (3, 4), (5, 2)]:
         m = sherman_morrison_transformer(d, n, 1)
         assert len(m.layers) == 1 + 5 * n + 2
-        assert m.layout.D == 2 * d * d + 6 * d + n + 7
+        assert m.layout.D == 2 * d * d + 5 * d + n + 7
         assert max(len(layer.heads) for layer in m.layers) <= d + 1
 
 
