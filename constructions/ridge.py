@@ -188,6 +188,96 @@ def ridge_tokens(d: int, n: int, X: np.ndarray, y: np.ndarray, x_q: np.ndarray) 
 
 def run(ar: Arithmetic, model: ShermanMorrisonTransformer, Z: Any) -> Any:
     """The final state (D, N)."""
-    for layer in model.layers:
+    return run_layers(ar, model.layers, Z)
+
+
+# ---------------------------------------------------------------------------
+# Theorem 1 / App. A: one SGD step on the ridge loss, then a prediction
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SGDLayout:
+    """The paper's rows (App. A): 0 = y, 1..d = x, 1+d = wᵀx, 2+d = wᵀx - y,
+    3+d.. = x(wᵀx - y), 3+2d.. = w (then w'), 3+3d.. = the regularised gradient
+    (row 3+3d of the last column: the prediction); then ours: a position one-hot
+    over the three tokens [x̃_1, ỹ_1, x̃_2] and the constant 1."""
+
+    d: int
+
+    def block(self, name: str) -> list[int]:
+        d = self.d
+        start, size = {"y": (0, 1), "x": (1, d), "wx": (1 + d, 1), "r": (2 + d, 1), "xr": (3 + d, d),
+                       "w": (3 + 2 * d, d), "g": (3 + 3 * d, d), "pos": (3 + 4 * d, 3), "one": (6 + 4 * d, 1)}[name]
+        return list(range(start, start + size))
+
+    @property
+    def D(self) -> int:
+        return 7 + 4 * self.d
+
+
+def _store(D: int, dst: list[int], terms: list[tuple[int, int, Any]], mask: np.ndarray, one: int,
+           extra: tuple[LinearAttention, ...] = ()) -> ResidualLayer:
+    """A layer that *stores* into rows ``dst`` (the paper's primitives overwrite): the
+    heads ``extra`` and a score-1 head with value Σ terms - h[dst]."""
+    value = _value(D, terms + [(r, r, -1) for r in dst])
+    head = LinearAttention(W_Q=_unit(D, one), W_K=_unit(D, one), W_V=value, mask=mask)
+    return ResidualLayer(extra + (head,))
+
+
+def sgd_chain(d: int, w: Any, alpha: Any, lam: Any, lam_coefficient: Any = 1, step_coefficient: Any = 2,
+              move_from: int = 1) -> tuple[SGDLayout, tuple[ResidualLayer, ...]]:
+    """The nine primitives of App. A, as exact layers; w is baked into the weights (W1 = w, b = w).
+
+    Step 6 is aff(W1 = I, W2 = lam_coefficient · λ): the paper prints W2 = -λ (and -2λ in its
+    step-by-step), which makes w' = w - 2α(x(wᵀx - y) - λw); the ridge SGD step it states,
+    w' = w - 2α(x(wᵀx - y) + λw), needs +λ (``lam_coefficient = 1``, the default here)."""
+    L = SGDLayout(d)
+    D, one, eye = L.D, L.block("one")[0], np.eye(3, dtype=int)
+    only = lambda s, t: np.eye(1, 9, 3 * s + t, dtype=int).reshape(3, 3)  # noqa: E731  mask: key s -> query t
+    x, y, wx, r, xr, wb, g = (L.block(k) for k in ("x", "y", "wx", "r", "xr", "w", "g"))
+
+    def mov(s: int, t: int, rows: list[int]) -> ResidualLayer:
+        copy = LinearAttention(W_Q=_unit(D, one), W_K=_unit(D, one), W_V=_value(D, [(q, q, 1) for q in rows]),
+                               mask=only(s, t))
+        clear = LinearAttention(W_Q=_unit(D, one), W_K=_unit(D, one), W_V=_value(D, [(q, q, -1) for q in rows]),
+                                mask=only(t, t))
+        return ResidualLayer((copy, clear))
+
+    def mul(score: int, values: list[tuple[int, int, Any]]) -> LinearAttention:
+        return LinearAttention(W_Q=_unit(D, one), W_K=_unit(D, score), W_V=_value(D, values), mask=eye)
+
+    layers = (
+        mov(0, 1, x),  # 1. move x_1 next to y_1
+        _store(D, wx, [(wx[0], x[k], w[k]) for k in range(d)], eye, one),  # 2. wᵀx (W1 = w)
+        _store(D, r, [(r[0], wx[0], 1), (r[0], y[0], -1)], eye, one),  # 3. wᵀx - y
+        _store(D, xr, [], eye, one, (mul(r[0], [(xr[k], x[k], 1) for k in range(d)]),)),  # 4. x(wᵀx - y)
+        _store(D, wb, [(wb[k], one, w[k]) for k in range(d)], eye, one),  # 5. write w (b = w)
+        _store(D, g, [(g[k], xr[k], 1) for k in range(d)] + [(g[k], wb[k], lam_coefficient * lam) for k in range(d)],
+               eye, one),  # 6. x(wᵀx - y) + λw
+        _store(D, wb, [(wb[k], wb[k], 1) for k in range(d)] + [(wb[k], g[k], -step_coefficient * alpha)
+                                                               for k in range(d)], eye, one),  # 7. w' = w - 2α(...)
+        mov(move_from, 2, wb),  # 8. move w' to the test token
+        _store(D, g[:1], [], eye, one, tuple(mul(x[k], [(g[0], wb[k], 1)]) for k in range(d))),  # 9. w'ᵀx_2
+    )
+    return L, layers
+
+
+def sgd_tokens(d: int, x1: np.ndarray, y1: Any, x2: np.ndarray) -> np.ndarray:
+    """[x̃_1, ỹ_1, x̃_2] with x̃ = [0; x], ỹ = [y; 0_d] (§2.3), each with its position and the constant 1."""
+    L = SGDLayout(d)
+    x1, x2 = np.asarray(x1, dtype=object), np.asarray(x2, dtype=object)
+    if x1.shape != (d,) or x2.shape != (d,):
+        raise PromptError(f"x_1 {x1.shape} and x_2 {x2.shape} must have d = {d} entries")
+    Z = np.zeros((L.D, 3), dtype=object)
+    Z[L.block("x"), 0], Z[L.block("y")[0], 1], Z[L.block("x"), 2] = x1, y1, x2
+    for t in range(3):
+        Z[L.block("pos")[t], t] = 1
+        Z[L.block("one")[0], t] = 1
+    return Z
+
+
+def run_layers(ar: Arithmetic, layers: tuple[ResidualLayer, ...], Z: Any) -> Any:
+    for layer in layers:
         Z = Z + sum((linear_attention(ar, h, Z) for h in layer.heads[1:]), linear_attention(ar, layer.heads[0], Z))
     return Z

@@ -62,3 +62,27 @@ def test_bad_input_is_refused_by_name() -> None:
     with pytest.raises(PromptError, match="do not fit"):
         ridge_tokens(2, 3, np.zeros((3, 1)), np.zeros(3), np.zeros(2))
     assert Layout(2, 3).N == 5
+
+
+@given(d=st.integers(1, 4), seed=st.integers(0, 2**31))
+def test_sgd_chain_is_one_ridge_sgd_step(d: int, seed: int) -> None:
+    inst = ridge.SGD_SPEC.draw(DyadicDraw(np.random.default_rng(seed)), {"d": d})
+    assert EQUAL.exact(*ridge.SGD_SPEC.evaluate(Rational(), inst)).status == "holds"
+
+
+@pytest.mark.parametrize("mutant", ridge.SGD_SPEC.mutants, ids=lambda m: m.name)
+def test_every_sgd_mutant_is_rejected(mutant) -> None:
+    inst = ridge.SGD_SPEC.draw(DyadicDraw(np.random.default_rng(0)), {"d": 2})
+    assert EQUAL.exact(*ridge.SGD_SPEC.evaluate(Rational(), inst, mutant)).status == "fails"
+
+
+def test_printed_chain_is_refuted_with_a_computed_counterexample() -> None:
+    from transformer_proofs.verify.registry import select
+    from transformer_proofs.verify.runner import run_claim
+    from transformer_proofs.verify.spec import Context
+
+    (claim,) = select("ridge.sgd_chain_printed")
+    res = run_claim(claim, Context(0, 1.0))
+    assert res.status == "refuted"
+    assert all(f["caught"] for f in res.falsifiers)
+    assert "predicts 5/4" in res.checks[0].data["counterexample"]

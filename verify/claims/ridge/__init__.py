@@ -3,4 +3,4 @@ Sherman–Morrison rank-one updates (Akyürek et al. 2023).
 
 Parts: :mod:`.papers`, :mod:`.claims`.  Importing the package registers its claims."""
 
-from transformer_proofs.verify.claims.ridge import claims  # noqa: F401  (registers the claims)
+from transformer_proofs.verify.claims.ridge import claims, errata  # noqa: F401  (registers the claims)

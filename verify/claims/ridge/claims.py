@@ -8,10 +8,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from fractions import Fraction
 from typing import Any
 
+import numpy as np
 from transformer_proofs.constructions.arithmetic import Arithmetic
-from transformer_proofs.constructions.ridge import example_group, ridge_tokens, run, sherman_morrison_transformer
+from transformer_proofs.constructions.ridge import (
+    ResidualLayer,
+    SGDLayout,
+    example_group,
+    ridge_tokens,
+    run,
+    run_layers,
+    sgd_chain,
+    sgd_tokens,
+    sherman_morrison_transformer,
+)
 from transformer_proofs.verify.algorithms import ridge as algorithms
 from transformer_proofs.verify.checkers import spec_checks, spec_falsifiers
 from transformer_proofs.verify.claims.ridge.papers import AKYUREK
@@ -99,3 +111,85 @@ register(Claim(
            "recurrence: the whole inverse, w and the prediction.  Divisions are by the Sherman–Morrison pivots "
            "1 + xᵀA⁻¹x (>= 1 over the reals)."),
 ))
+
+
+# ---------------------------------------------------------------------------
+# Theorem 1 / App. A: one SGD step on the ridge loss
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class SGDInstance:
+    """One in-context example (x_1, y_1), the test input x_2, the weights w baked into the
+    transformer, the step α and λ."""
+
+    d: int
+    x1: np.ndarray
+    y1: Any
+    x2: np.ndarray
+    w: np.ndarray
+    alpha: Any
+    lam: Any
+
+
+def draw_sgd(draw: Draw, sizes: dict[str, int], lam_zero: bool = False) -> SGDInstance:
+    d = sizes["d"]
+    return SGDInstance(d, draw.real((d,)), draw.real(()), draw.real((d,)), draw.real((d,)),
+                       draw.step(Fraction(1, 4)), 0 if lam_zero else draw.step(Fraction(1, 2)))
+
+
+@dataclass(frozen=True)
+class SGDChain:
+    layout: SGDLayout
+    layers: tuple[ResidualLayer, ...]
+
+
+def build_sgd(inst: SGDInstance, **kw: Any) -> SGDChain:
+    return SGDChain(*sgd_chain(inst.d, list(inst.w), inst.alpha, inst.lam, **kw))
+
+
+def run_sgd(ar: Arithmetic, model: SGDChain, inst: SGDInstance) -> Any:
+    """The prediction: row 3+3d of the third token (App. A: "the last hidden unit of the third time-step")."""
+    final = run_layers(ar, model.layers, ar.array(sgd_tokens(inst.d, inst.x1, inst.y1, inst.x2)))
+    g0 = model.layout.block("g")[0]
+    return final[g0:g0 + 1, 2:3]
+
+
+def sgd_reference(ar: Arithmetic, inst: SGDInstance) -> Any:
+    """w'ᵀx_2 with w' = w - 2α(x_1(wᵀx_1 - y_1) + λw) (the ridge SGD step, §4.3 and App. A)."""
+    x1, x2, w = (ar.array(np.asarray(v, dtype=object).reshape(-1, 1)) for v in (inst.x1, inst.x2, inst.w))
+    y1 = ar.array(np.array([[inst.y1]], dtype=object))
+    grad = x1 * (ar.matmul(ar.T(w), x1) - y1) + w * ar.const(inst.lam)
+    w_new = w - grad * ar.const(inst.alpha) * ar.const(2)
+    return ar.matmul(ar.T(w_new), x2)
+
+
+SGD_SPEC: ClaimSpec[SGDInstance] = ClaimSpec(
+    draw=draw_sgd, build=build_sgd, run=run_sgd, reference=sgd_reference,
+    sizes={"float64": [{"d": 1}, {"d": 4}], "rational": [{"d": 1}, {"d": 3}], "mpmath": [{"d": 2}],
+           "prime-field": [{"d": 3}, {"d": 8}], "symbolic": [{"d": 2}]},
+    degree=lambda s: 5, counts={"float64": 6},
+    mutants=(
+        Mutant("printed λ sign", "step 6 with W2 = -λ, as App. A prints it: w - 2α(x(wᵀx - y) - λw)",
+               lambda m, i: build_sgd(i, lam_coefficient=-1)),
+        Mutant("step without its 2", "step 7 with W2 = -α: w - α(...)", lambda m, i: build_sgd(i, step_coefficient=1)),
+        Mutant("w' moved from the wrong token", "step 8 copies from the first token (x̃_1), not from ỹ_1",
+               lambda m, i: build_sgd(i, move_from=0)),
+    ))
+
+register(Claim(
+    id="ridge.sgd_step", paper=replace(AKYUREK, where="Theorem 1 (App. A), λ sign corrected"), kind="identity",
+    statement=("The nine-primitive chain of App. A (mov, aff, mul, with w in the weights), with step 6 read as "
+               "x(wᵀx - y) + λw, predicts w'ᵀx_2 with w' = w - 2α(x_1(wᵀx_1 - y_1) + λw): one SGD step on the "
+               "ridge loss from one in-context example, exactly."),
+    checks=spec_checks(SGD_SPEC), falsifiers=spec_falsifiers(SGD_SPEC),
+    provenance=Provenance(
+        "ours", "Theorem 1 and App. A (the chain of primitives); the update in §4.3 and App. A",
+        quote=("aff(; (3+d, 3+2d), (3+2d, 3+3d), (3+3d, 3+4d), W1 = I, W2 = −λ) (x(wᵀx − y) − λw) • aff(; (3+2d, "
+               "3+3d), (3+3d, 3+4d), (3+2d, 3+3d), W1 = I, W2 = −2α) (w′) … w″ is the one step update "
+               "w′ − 2α(x_2 w′ᵀx_2 − y_2 x_2 + λw"),
+        read_in="the paper's full text (App. A's chain is in prose; the displays of Eq. (11)-(12) were lost)",
+        note="our correction of the printed chain (W2 = +λ in step 6); the primitives' weights are ours"),
+    trust=("exact: rationals and GF(2^61−1) (Schwartz–Zippel), symbolic for the sizes shown",
+                              "the primitives' weights are ours (Lemma 1's displays were lost); the chain is printed"),
+    notes="Tokens [x̃_1, ỹ_1, x̃_2] with x̃ = [0; x], ỹ = [y; 0] (§2.3), plus our position one-hot and constant 1."))
