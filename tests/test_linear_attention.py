@@ -36,7 +36,7 @@ def test_parallel_equals_recurrent_exactly(name: str, D: int, N: int, seed: int)
     assert EQUAL.float64(*spec.evaluate(Float64Bounded(), inst)).status == "holds"
 
 
-@pytest.mark.parametrize("name", ["fast_weights", "delta_rule", "dual_form", "dai_dual_form"])
+@pytest.mark.parametrize("name", ["causal_rnn", "fast_weights", "delta_rule", "dual_form", "dai_dual_form"])
 def test_prime_field_identity(name: str) -> None:
     spec, sizes = SPECS[name]
     field = PrimeField()

@@ -115,9 +115,9 @@ def _readout_sign_flipped(m: Any, inst: Any) -> Any:
 ISTA_SPEC: ClaimSpec[ISTAInstance] = ClaimSpec(
     draw=draw_ista, build=build_ista, prompt=ista_prompt, readout=state_and_prediction, reference=ista_reference,
     sizes={"float64": [{"d": 1, "n": 1, "L": 1}, {"d": 3, "n": 6, "L": 3}],
-           "mpmath": [{"d": 2, "n": 3, "L": 2}],
+           "mpmath": [{"d": 1, "n": 2, "L": 2}],
            "rational": [{"d": 1, "n": 2, "L": 2}, {"d": 4, "n": 8, "L": 4}],
-           "symbolic": [{"d": 1, "n": 2, "L": 2}]},
+           "symbolic": [{"d": 1, "n": 1, "L": 2}]},
     modes=("float64", "mpmath", "rational", "symbolic"), counts={"float64": 6, "rational": 3},
     not_applicable={"prime-field": NO_PRIME_FIELD},
     mutants=(
@@ -195,7 +195,7 @@ THEOREM_10_SPEC: ClaimSpec[Theorem10Instance] = ClaimSpec(
     draw=draw_theorem_10, build=theorem_10_transformer, run=theorem_10_gap,
     reference=lambda ar, inst: ar.array(np.array([[inst.eps]], dtype=object)),
     relation=BOUND,
-    sizes={"rational": [{"d": 1, "n": 2}, {"d": 2, "n": 4}, {"d": 3, "n": 8}]},
+    sizes={"rational": [{"d": 1, "n": 2}, {"d": 2, "n": 4}]},
     modes=("rational",), counts={"rational": 2},
     not_applicable={"prime-field": NO_PRIME_FIELD,
                     "symbolic": "the number of layers T = ⌈β B_w²/ε⌉ depends on the drawn values"},

@@ -47,7 +47,6 @@ from transformer_proofs.verify.claims.linear_attention.papers import DAI, IRIE, 
 from transformer_proofs.verify.registry import register
 from transformer_proofs.verify.spec import Check, CheckResult, Claim, ClaimSpec, Context, Mutant, Provenance
 
-NO_ORDER = "the feature map 1 + ReLU needs an ordered field; GF(p) has no order"
 EXACT_TRUST = ("exact: rationals and GF(2^61−1) (Schwartz–Zippel probability stated; degree declared and "
                "cross-checked against the symbolic check's measured degree)", "symbolic: sympy, for the sizes shown")
 
@@ -114,16 +113,21 @@ CAUSAL_MUTANTS = (
     Mutant("not causal", "every query sees every key", _not_causal),
     Mutant("transposed memory", "keys and values exchanged: S read as Σ φ(v) kᵀ", _transposed_memory),
 )
+def draw_causal(draw: Any, sizes: dict[str, int]) -> SequenceInstance:
+    """φ = 1 + ReLU for dyadic draws; for symbols and field elements the features are left free
+    (φ = identity: the symbolic identity then holds for every feature map at once, and GF(p) has
+    no order for a ReLU)."""
+    return draw_sequence(draw, sizes, "identity" if draw.kind in ("symbolic", "field") else "relu+1")
+
+
 CAUSAL_SPEC: ClaimSpec[SequenceInstance] = ClaimSpec(
-    draw=lambda draw, s: draw_sequence(draw, s, "relu+1"), build=build_causal, run=run_head, reference=rnn_reference,
+    draw=draw_causal, build=build_causal, run=run_head, reference=rnn_reference,
     sizes={"float64": [{"D": 1, "N": 1}, {"D": 3, "N": 6}, {"D": 4, "N": 12}],
            "mpmath": [{"D": 2, "N": 4}], "rational": [{"D": 2, "N": 3}, {"D": 4, "N": 8}],
-           "symbolic": [{"D": 2, "N": 3}]},
-    modes=("float64", "mpmath", "rational", "symbolic"), not_applicable={"prime-field": NO_ORDER},
-    counts={"float64": 8}, mutants=CAUSAL_MUTANTS)
+           "prime-field": [{"D": 4, "N": 8}], "symbolic": [{"D": 1, "N": 2}]},
+    degree=lambda s: 10, counts={"float64": 8}, mutants=CAUSAL_MUTANTS)
 CAUSAL_ELU_SPEC: ClaimSpec[SequenceInstance] = replace(
-    CAUSAL_SPEC, draw=lambda draw, s: draw_sequence(draw, s, "elu+1"), modes=("float64", "mpmath"),
-    not_applicable={}, sizes={"float64": [{"D": 3, "N": 6}], "mpmath": [{"D": 2, "N": 4}]}, mutants=CAUSAL_MUTANTS[:2])
+    CAUSAL_SPEC, draw=lambda draw, s: draw_sequence(draw, s, "elu+1"), modes=("float64", "mpmath"), sizes={"float64": [{"D": 3, "N": 6}], "mpmath": [{"D": 2, "N": 4}]}, mutants=CAUSAL_MUTANTS[:2])
 
 register(Claim(
     id="linear_attention.causal_rnn", paper=KATHAROPOULOS, kind="identity",
@@ -139,7 +143,8 @@ register(Claim(
                     "(transformers are RNNs)",
         note="the paper's text was not available to us; the recurrence is stated from memory of its §3.4 and "
              "checked as the identity it is"),
-    trust=("exact (rationals) and symbolic on the ReLU sign cell of each drawn point, with φ = 1 + ReLU",
+    trust=("exact: rationals with φ = 1 + ReLU; GF(2^61−1) (Schwartz–Zippel) and symbolic with the features left "
+           "free (φ = identity), which covers every feature map at once; a zero normaliser in GF(p) would raise",
            "the paper's φ = elu + 1 (it has an exponential): float64 and multiprecision only",
            "recalled: the paper's own display not re-read"),
     notes="Every output y_i (every token) is compared, not only the last; d_k = d_v = D."))
@@ -220,7 +225,7 @@ DELTA_SPEC: ClaimSpec[SequenceInstance] = ClaimSpec(
     reference=lambda ar, inst: algorithms.fast_weights(ar, *_features(ar, inst),
                                                        betas=[ar.const(b) for b in inst.betas]),
     sizes={"float64": [{"D": 1, "N": 1}, {"D": 3, "N": 6}], "rational": [{"D": 2, "N": 3}, {"D": 3, "N": 6}],
-           "prime-field": [{"D": 3, "N": 6}, {"D": 6, "N": 16}], "symbolic": [{"D": 2, "N": 3}],
+           "prime-field": [{"D": 3, "N": 6}, {"D": 6, "N": 16}], "symbolic": [{"D": 1, "N": 3}],
            "mpmath": [{"D": 2, "N": 4}]},
     degree=lambda s: 7 + 5 * (s["N"] - 1), counts={"float64": 8},
     mutants=(

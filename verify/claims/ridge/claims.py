@@ -66,8 +66,8 @@ def _layers(m: Any, layers: Any) -> Any:
 
 SPEC: ClaimSpec[RidgeInstance] = ClaimSpec(
     draw=draw_ridge, build=build, run=query_readout, reference=closed_form_reference,
-    sizes={"float64": [{"d": 1, "n": 1}, {"d": 2, "n": 3}], "mpmath": [{"d": 1, "n": 2}],
-           "rational": [{"d": 1, "n": 2}, {"d": 2, "n": 3}], "prime-field": [{"d": 2, "n": 3}, {"d": 3, "n": 4}],
+    sizes={"float64": [{"d": 1, "n": 1}, {"d": 2, "n": 2}], "mpmath": [{"d": 1, "n": 2}],
+           "rational": [{"d": 1, "n": 2}, {"d": 2, "n": 3}], "prime-field": [{"d": 2, "n": 3}],
            "symbolic": [{"d": 1, "n": 2}]},
     degree=lambda s: 8 * (s["n"] + 1) * (s["d"] + 1), counts={"float64": 4, "rational": 2},
     mutants=(
@@ -166,8 +166,8 @@ def sgd_reference(ar: Arithmetic, inst: SGDInstance) -> Any:
 
 SGD_SPEC: ClaimSpec[SGDInstance] = ClaimSpec(
     draw=draw_sgd, build=build_sgd, run=run_sgd, reference=sgd_reference,
-    sizes={"float64": [{"d": 1}, {"d": 4}], "rational": [{"d": 1}, {"d": 3}], "mpmath": [{"d": 2}],
-           "prime-field": [{"d": 3}, {"d": 8}], "symbolic": [{"d": 2}]},
+    sizes={"float64": [{"d": 1}, {"d": 3}], "rational": [{"d": 1}, {"d": 3}], "mpmath": [{"d": 2}],
+           "prime-field": [{"d": 4}], "symbolic": [{"d": 2}]},
     degree=lambda s: 5, counts={"float64": 6},
     mutants=(
         Mutant("printed λ sign", "step 6 with W2 = -λ, as App. A prints it: w - 2α(x(wᵀx - y) - λw)",
