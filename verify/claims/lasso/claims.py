@@ -155,8 +155,8 @@ register(Claim(
     id="lasso.ista_layers", paper=replace(BAI, where="Theorem C.1 / Proposition C.1"), kind="identity",
     statement=("L transformer layers, each two ReLU attention heads (the gradient step, the query kept out by a score "
                "offset) and a ReLU MLP of hidden dimension 4d (the soft threshold S_{ηλ}(z) = ReLU(z - ηλ) - "
-               "ReLU(-z - ηλ)), then a two-head prediction layer, leave the L-th ISTA iterate "
-               "w_L = S_{ηλ}(w - η (1/n) Σ (<w,x_i> - y_i) x_i)∘... in every token and predict <w_L, x_q>."),
+               "ReLU(-z - ηλ)), then a two-head prediction layer, leave the L-th ISTA iterate of "
+               "w <- S_{η_ℓλ}(w - η_ℓ (1/n) Σ_i (<w, x_i> - y_i) x_i) in every token and predict <w_L, x_q>."),
     checks=spec_checks(ISTA_SPEC), falsifiers=spec_falsifiers(ISTA_SPEC),
     provenance=BAI_PROVENANCE,
     trust=("exact (rationals) and symbolic on the open ReLU sign cell of each drawn point",

@@ -180,7 +180,12 @@ register(Claim(
     checks=spec_checks(FAST_WEIGHT_SPEC), falsifiers=spec_falsifiers(FAST_WEIGHT_SPEC),
     provenance=Provenance(
         "recalled", "§2–3 (linear attention as a fast weight programmer)",
-        note="the paper's text was not available to us; stated from memory and checked as the identity it is"),
+        quote=("We show the formal equivalence of linearised self-attention mechanisms and fast weight controllers … "
+               "through sequences of elementary programming instructions which are additive outer products of "
+               "self-invented activation patterns (today called keys and values)"),
+        read_in="the abstract only (quoted); the formulas are recalled",
+        note="the paper's body was not available to us; the recurrence is stated from memory and checked as the "
+             "identity it is"),
     trust=EXACT_TRUST + ("recalled: the paper's own display not re-read",),
     notes="An identity in the feature vectors, so φ = identity is used in every number system (the paper uses DPFP "
           "and other positive maps [recalled])."))
@@ -245,8 +250,11 @@ register(Claim(
     checks=spec_checks(DELTA_SPEC), falsifiers=spec_falsifiers(DELTA_SPEC),
     provenance=Provenance(
         "ours", "§4 (the delta update rule)",
-        note="the delta-rule update is the paper's [recalled, not re-read]; its attention form over pseudo-values "
-             "is our derivation (W_i = Σ_{j<=i} u_j ⊗ φ(k_j) by induction)"),
+        quote=("[abstract:] replace the purely additive outer products by a delta rule-like programming instruction, "
+               "such that the FWP can more easily learn to correct the current mapping from keys to values"),
+        read_in="the abstract only (quoted)",
+        note="the delta-rule update W_i = W_{i-1} + β_i (v_i - W_{i-1}φ(k_i)) ⊗ φ(k_i) is recalled, not re-read; "
+             "its attention form over pseudo-values is our derivation (W_i = Σ_{j<=i} u_j ⊗ φ(k_j) by induction)"),
     trust=EXACT_TRUST + ("ours: the attention form; recalled: the delta rule as the paper writes it",),
     notes="β_i drawn in (0, 1] (GF(p): any nonzero element); the identity holds for any β, any φ."))
 
@@ -321,9 +329,13 @@ register(Claim(
                "training inputs as keys, the error signals as values and the test input as query."),
     checks=spec_checks(DUAL_SPEC), falsifiers=spec_falsifiers(DUAL_SPEC),
     provenance=Provenance(
-        "recalled", "§2 (the dual form of the linear layer: W x = W_0 x + Σ_t e_t ⊗ x_t x = W_0 x + Attention)",
-        note="the paper's text was not available to us; stated from memory and checked as the identity it is"),
-    trust=EXACT_TRUST + ("recalled: the paper's own display not re-read",),
+        "secondary", "§2 (the dual form of the linear layer: W x = W_0 x + Σ_t e_t ⊗ x_t x = W_0 x + Attention)",
+        quote=("S_1(x) = Wx (linear layer), S_2(x) = Attention(K, V, x) with W = Σ_t v_t k_tᵀ = VKᵀ … Wx = W_0 x + "
+               "Attention((x_1, …, x_T), (L'(x_1)ᵀ, …, L'(x_T)ᵀ), x): training points will be keys, errors from each "
+               "step of gradient descent will be values and the argument will be a query"),
+        read_in="a third-party note transcribing the paper's statement (the paper's own text was not available to us)",
+        note="the online-GD form with e_t = η_t(y_t - W_{t-1}x_t) for the squared loss is our instance of it"),
+    trust=EXACT_TRUST + ("secondary: read through a transcription, not in the paper",),
     notes=("The error signals are recorded while training (the dual form keeps the training patterns); the primal "
            "side trains W and applies W_T.  Online GD, one step per example; full-batch GD is the same with the "
            "examples repeated per step.")))
