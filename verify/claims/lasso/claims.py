@@ -114,11 +114,11 @@ def _readout_sign_flipped(m: Any, inst: Any) -> Any:
 
 ISTA_SPEC: ClaimSpec[ISTAInstance] = ClaimSpec(
     draw=draw_ista, build=build_ista, prompt=ista_prompt, readout=state_and_prediction, reference=ista_reference,
-    sizes={"float64": [{"d": 1, "n": 1, "L": 1}, {"d": 3, "n": 6, "L": 3}],
+    sizes={"float64": [{"d": 1, "n": 1, "L": 1}, {"d": 3, "n": 5, "L": 3}],
            "mpmath": [{"d": 1, "n": 2, "L": 2}],
-           "rational": [{"d": 1, "n": 2, "L": 2}, {"d": 4, "n": 8, "L": 4}],
+           "rational": [{"d": 1, "n": 2, "L": 2}, {"d": 3, "n": 6, "L": 3}],
            "symbolic": [{"d": 1, "n": 1, "L": 2}]},
-    modes=("float64", "mpmath", "rational", "symbolic"), counts={"float64": 6, "rational": 3},
+    modes=("float64", "mpmath", "rational", "symbolic"), counts={"float64": 4, "rational": 2},
     not_applicable={"prime-field": NO_PRIME_FIELD},
     mutants=(
         Mutant("threshold sign flipped", "the MLP computes S_{-ηλ}(w) = ReLU(w + ηλ) - ReLU(-w + ηλ)",

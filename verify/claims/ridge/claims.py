@@ -66,10 +66,10 @@ def _layers(m: Any, layers: Any) -> Any:
 
 SPEC: ClaimSpec[RidgeInstance] = ClaimSpec(
     draw=draw_ridge, build=build, run=query_readout, reference=closed_form_reference,
-    sizes={"float64": [{"d": 1, "n": 1}, {"d": 2, "n": 2}], "mpmath": [{"d": 1, "n": 2}],
-           "rational": [{"d": 1, "n": 2}, {"d": 2, "n": 3}], "prime-field": [{"d": 2, "n": 3}],
-           "symbolic": [{"d": 1, "n": 2}]},
-    degree=lambda s: 8 * (s["n"] + 1) * (s["d"] + 1), counts={"float64": 4, "rational": 2},
+    sizes={"float64": [{"d": 1, "n": 1}, {"d": 2, "n": 2}], "mpmath": [{"d": 1, "n": 1}],
+           "rational": [{"d": 1, "n": 2}, {"d": 2, "n": 3}], "prime-field": [{"d": 2, "n": 2}],
+           "symbolic": [{"d": 1, "n": 1}]},
+    degree=lambda s: 8 * (s["n"] + 1) * (s["d"] + 1), counts={"float64": 3, "rational": 2},
     mutants=(
         Mutant("Sherman–Morrison sign flipped", "A⁻¹ + uuᵀ/(1 + xᵀA⁻¹x)",
                lambda m, i: _layers(m, list(m.layers[:1]) + [
@@ -168,7 +168,7 @@ SGD_SPEC: ClaimSpec[SGDInstance] = ClaimSpec(
     draw=draw_sgd, build=build_sgd, run=run_sgd, reference=sgd_reference,
     sizes={"float64": [{"d": 1}, {"d": 3}], "rational": [{"d": 1}, {"d": 3}], "mpmath": [{"d": 2}],
            "prime-field": [{"d": 4}], "symbolic": [{"d": 2}]},
-    degree=lambda s: 5, counts={"float64": 6},
+    degree=lambda s: 5, counts={"float64": 4},
     mutants=(
         Mutant("printed λ sign", "step 6 with W2 = -λ, as App. A prints it: w - 2α(x(wᵀx - y) - λw)",
                lambda m, i: build_sgd(i, lam_coefficient=-1)),
