@@ -89,3 +89,14 @@ def test_bad_input_is_refused_by_name() -> None:
         ista_transformer(2, 3, [], Fraction(1, 4), 1)
     with pytest.raises(PromptError, match="n >= 1"):
         ista_transformer(2, 0, [Fraction(1, 4)], Fraction(1, 4), 1)
+
+
+def test_theorem_10_transformer_has_the_printed_size() -> None:
+    """App. F.1: T + 1 layers (attention + MLP), 2 heads each, for T proximal steps."""
+    from transformer_proofs.constructions.engine import Attention
+
+    inst = draw_theorem_10(DyadicDraw(np.random.default_rng(3)), {"d": 2, "n": 4})
+    model = lasso.theorem_10_transformer(inst)
+    attention = [layer for layer in model.layers if isinstance(layer, Attention)]
+    assert len(attention) == inst.T + 1 and all(len(a.heads) == 2 for a in attention)
+    assert sum(isinstance(layer, MLP) for layer in model.layers) == inst.T
