@@ -431,10 +431,12 @@ def import_lens(model: Any, layers: Sequence[LayerConvention] | None = None, n_c
     act = getattr(cfg, "act_fn", "relu")
     if getattr(cfg, "normalization_type", None) not in (None, "None"):
         raise WeightsError(f"normalization_type {cfg.normalization_type!r}: layer norms are not representable")
-    scale_on = getattr(cfg, "use_attn_scale", True)
-    attn_scale = "sqrt_d_head" if scale_on else 1
-    if getattr(cfg, "attn_scale", None) is not None and scale_on and float(cfg.attn_scale) != math.sqrt(cfg.d_head):
-        attn_scale = float(cfg.attn_scale)
+    # 4.x divides every score by √d_head (even with use_attn_scale off); a positive cfg.attn_scale overrides it
+    # (-1 is the config's "unset")
+    attn_scale: Any = "sqrt_d_head"
+    given = getattr(cfg, "attn_scale", None)
+    if given is not None and float(given) > 0 and float(given) != math.sqrt(cfg.d_head):
+        attn_scale = float(given)
     if layers is None:
         layers = (LayerConvention(score="softmax", key_mask="all", causal=causal,
                                   mlp_activation=None if getattr(cfg, "attn_only", False) else act),)

@@ -156,3 +156,11 @@ def test_transformer_lens_model():
     imp = import_lens(lens, layers=(LayerConvention("linear", key_mask="context"),), coordinates=model.coordinates)
     rep = conform(imp, "gd.one_layer")
     assert rep.exact and rep.parameters == [[ETA]]
+
+
+def test_transformer_lens_3_is_refused_in_one_line(monkeypatch):
+    from transformer_proofs.constructions import importing
+
+    monkeypatch.setattr(importing, "lens_major_version", lambda: 3)
+    with pytest.raises(WeightsError, match=r"TransformerLens 3\.x is not supported \(tested with 4\.x\)"):
+        importing.import_lens(object())

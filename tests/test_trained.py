@@ -65,3 +65,11 @@ def test_t_quantile():
     from transformer_proofs.verify.claims.trained.experiment import t_quantile
 
     assert abs(t_quantile(2) - 4.302653) < 1e-5 and abs(t_quantile(30) - 2.042272) < 1e-5
+
+
+def test_without_autograd_the_check_is_skipped(monkeypatch):
+    from transformer_proofs.verify.claims.trained import claims
+
+    monkeypatch.setattr(claims, "autograd_missing", lambda: "autograd is not importable (test)")
+    res = claims.lsa_check(claims.ETA_STAR, "η*")(Context(seed=0))
+    assert res.status == "skipped" and "autograd" in res.detail
