@@ -39,7 +39,7 @@ def main() -> int:
     from transformer_proofs.verify.spec import Context
 
     for s in range(args.seeds):
-        _, cpu, wall = timed(lambda: ex.checkpoint(s))
+        _, cpu, wall = timed(lambda s=s: ex.checkpoint(s))
         print(f"train seed {s}: cpu {cpu:.2f} s, wall {wall:.2f} s")
     ex.checkpoint.cache_clear()
     res, cpu, wall = timed(lambda: CHECK(Context(seed=0)))

@@ -26,10 +26,10 @@ from fractions import Fraction
 from typing import Any
 
 import numpy as np
-from transformer_proofs.constructions.engine import MLP, Attention, PromptError, Readout, Transformer, head_score
+from transformer_proofs.constructions.engine import MLP, Attention, Readout, Transformer, head_score
 from transformer_proofs.constructions.importing import Imported
 from transformer_proofs.verify.conform import measure
-from transformer_proofs.verify.conform.families import Family, resolve
+from transformer_proofs.verify.conform.families import NEWTON_TARGETS, ConformError, Family, resolve
 from transformer_proofs.verify.conform.polynomial import (
     Decomposition,
     decompose,
@@ -41,10 +41,6 @@ from transformer_proofs.verify.conform.polynomial import (
 from transformer_proofs.verify.conform.rationals import exact_array
 
 DEFAULT_PROMPTS = 256
-
-
-class ConformError(PromptError):
-    """A model the target family cannot be fitted to (one line, names the problem)."""
 
 
 @dataclass
@@ -263,12 +259,18 @@ def _blocks(fam: Family, model: Transformer, exact: list[list[dict[str, np.ndarr
 
 
 def conform(weights: Imported | Transformer, against: str, seed: int = 0, prompts: int = DEFAULT_PROMPTS,
-            dyadic: bool = False) -> ConformReport:
+            dyadic: bool = False) -> Any:
     """Fit ``against`` (a family name or claim id: gd, gd.one_layer, gd.multi_layer,
-    preconditioned_gd, gd.preconditioned) to the model and measure the deviation."""
-    fam = resolve(against)
+    preconditioned_gd, gd.preconditioned; newton, newton.k_steps) to the model
+    and measure the deviation: a :class:`ConformReport` (exact fit), or for
+    newton a :class:`~.newton.NewtonReport` (fitted from behaviour)."""
     model = weights.model if isinstance(weights, Imported) else weights
     source = weights.source if isinstance(weights, Imported) else (model.name or "model")
+    if against in NEWTON_TARGETS:
+        from transformer_proofs.verify.conform.newton import conform_newton
+
+        return conform_newton(model, source, seed=seed, prompts=prompts)
+    fam = resolve(against)
     notes = list(weights.notes) if isinstance(weights, Imported) else []
     d, n = _structure(model, fam)
     coords = tuple(f"x:{k}" for k in range(d)) + ("y",)

@@ -27,6 +27,11 @@ from fractions import Fraction
 from typing import Any, Callable
 
 import numpy as np
+from transformer_proofs.constructions.engine import PromptError
+
+
+class ConformError(PromptError):
+    """A model the target family cannot be fitted to (one line, names the problem)."""
 
 
 @dataclass(frozen=True)
@@ -111,6 +116,9 @@ ALIASES = {"gd.one_layer": ("gd", 1), "gd.multi_layer": ("gd", None), "gd.precon
            "gd": ("gd", None), "preconditioned_gd": ("preconditioned_gd", None)}
 
 
+NEWTON_TARGETS = ("newton", "newton.k_steps")  # fitted from behaviour (verify/conform/newton.py)
+
+
 class UnknownTarget(ValueError):
     pass
 
@@ -118,7 +126,8 @@ class UnknownTarget(ValueError):
 def resolve(against: str) -> Family:
     """The family a claim id or family name names."""
     if against not in ALIASES:
-        raise UnknownTarget(f"cannot conform against {against!r}: known targets are {', '.join(sorted(ALIASES))}")
+        known = ", ".join(sorted((*ALIASES, *NEWTON_TARGETS)))
+        raise UnknownTarget(f"cannot conform against {against!r}: known targets are {known}")
     name, layers = ALIASES[against]
     f = FAMILIES[name]
     return Family(**{**f.__dict__, "layers": layers}) if layers else f

@@ -77,14 +77,19 @@ def layer_predictions(model: Transformer, Z: np.ndarray) -> np.ndarray:
 
 
 def model_gradient(model: Transformer, Z: np.ndarray, d: int) -> np.ndarray:
-    """(m, d): ∂ŷ/∂x_q by central differences."""
+    """(m, d): ∂ŷ/∂x_q by central differences (x_q in rows 0..d−1)."""
+    return model_gradient_in(model, Z, list(range(d)))
+
+
+def model_gradient_in(model: Transformer, Z: np.ndarray, rows: Sequence[int]) -> np.ndarray:
+    """(m, len(rows)): ∂ŷ/∂Z[rows, query] by central differences."""
     ar = Float64()
-    out = np.zeros((Z.shape[0], d))
-    for c in range(d):
+    out = np.zeros((Z.shape[0], len(rows)))
+    for i, c in enumerate(rows):
         Zp, Zm = Z.copy(), Z.copy()
         Zp[:, c, -1] += FD_STEP
         Zm[:, c, -1] -= FD_STEP
-        out[:, c] = (np.asarray(read_out(ar, model, forward(ar, model, Zp)))
+        out[:, i] = (np.asarray(read_out(ar, model, forward(ar, model, Zp)))
                      - np.asarray(read_out(ar, model, forward(ar, model, Zm)))) / (2 * FD_STEP)
     return out
 
@@ -126,28 +131,32 @@ def sensitivity_cosine(g_model: np.ndarray, g_alg: np.ndarray, rng: np.random.Ge
 
 def layer_match(preds: np.ndarray, iterates_pred: np.ndarray, rng: np.random.Generator) -> list[dict[str, Any]]:
     """For each layer ℓ >= 1: the iterate k minimising the relative distance,
-    its distance with an interval, and the bootstrap frequency of that match."""
-    L = preds.shape[0] - 1
-    scale = iterates_pred[-1]
+    its distance with an interval, and the bootstrap frequency of that match
+    (preds (L+1, m) with the input's read-out first; iterates (K+1, m))."""
+    return vector_layer_match(preds[1:, :, None], iterates_pred[:, :, None], rng)
+
+
+def vector_layer_match(probes: np.ndarray, targets: np.ndarray, rng: np.random.Generator) -> list[dict[str, Any]]:
+    """Like :func:`layer_match` for vector probes: probes (L, m, d) of each
+    layer against targets (K+1, m, d), normalised by the last target."""
+    scale = targets[-1]
     out = []
-    for l in range(1, L + 1):
+    m = probes.shape[1]
+    for l in range(probes.shape[0]):
         def dist(idx: np.ndarray, k: int, l: int = l) -> float:
             den = float(np.sum(scale[idx] ** 2))
-            return float(np.sqrt(np.sum((preds[l, idx] - iterates_pred[k, idx]) ** 2) / den)) if den > 0 else 0.0
+            return float(np.sqrt(np.sum((probes[l, idx] - targets[k, idx]) ** 2) / den)) if den > 0 else 0.0
 
-        m = preds.shape[1]
-        all_idx = np.arange(m)
-        ds = [dist(all_idx, k) for k in range(iterates_pred.shape[0])]
+        ds = [dist(np.arange(m), k) for k in range(targets.shape[0])]
         best = int(np.argmin(ds))
         same, vals = 0, []
         for _ in range(BOOTSTRAP // 4):
             idx = rng.integers(0, m, m)
-            dk = [dist(idx, k) for k in range(iterates_pred.shape[0])]
+            dk = [dist(idx, k) for k in range(targets.shape[0])]
             same += int(np.argmin(dk)) == best
             vals.append(dk[best])
         a = (1 - LEVEL) / 2
-        out.append({"layer": l, "matched_iterate": best,
+        out.append({"layer": l + 1, "matched_iterate": best,
                     "distance": Interval(ds[best], float(np.quantile(vals, a)), float(np.quantile(vals, 1 - a))),
-                    "match_frequency": same / (BOOTSTRAP // 4),
-                    "distances": [_r(v) for v in ds]})
+                    "match_frequency": same / (BOOTSTRAP // 4), "distances": [_r(v) for v in ds]})
     return out
