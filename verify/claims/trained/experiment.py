@@ -52,6 +52,8 @@ class SeedResult:
     rel_error: float  # against GD with η_ref
     cosine: float
     final_loss: float
+    residual: float  # the prediction polynomial's exact residual beside GD's terms, relative
+    largest_residual_term: str
 
 
 def seed_result(seed: int, eta_ref: Fraction, steps: int = STEPS) -> SeedResult:
@@ -67,7 +69,10 @@ def seed_result(seed: int, eta_ref: Fraction, steps: int = STEPS) -> SeedResult:
     rel = float(np.sqrt(np.sum((pred - alg) ** 2) / np.sum(alg**2)))
     g = measure.model_gradient(model, Z, D)
     cos = float(np.mean(np.sum(g * w1, 1) / (np.linalg.norm(g, axis=1) * np.linalg.norm(w1, axis=1))))
-    return SeedResult(seed, rep.parameters[0][0], rel, cos, ck.losses[-1] if ck.losses else float("nan"))
+    dec = rep.prediction
+    term = f"{dec.residual_terms[0][0]} ({dec.residual_terms[0][1]})" if dec.residual_terms else "none"
+    return SeedResult(seed, rep.parameters[0][0], rel, cos, ck.losses[-1] if ck.losses else float("nan"),
+                      dec.decomposition.relative, term)
 
 
 def seeds_for(ctx_seed: int, count: int) -> list[int]:
