@@ -18,10 +18,11 @@ from fractions import Fraction
 import numpy as np
 from transformer_proofs.constructions.engine import Attention, Head, Readout, Transformer, context_mask
 
-STEPS = 200
+STEPS = 300
 BATCH = 1024
 LR = 0.08
 INIT = 0.2
+DECAY = 0.01  # the learning rate falls a hundredfold over the run
 
 
 @functools.lru_cache(maxsize=None)
@@ -82,7 +83,7 @@ def train(seed: int, d: int, n: int, steps: int = STEPS) -> Checkpoint:
     losses = []
     for k in range(1, steps + 1):
         Z, t = _tasks(rng, d, n, BATCH)
-        lr = LR * (0.1 ** (k / steps))  # decayed tenfold over the run
+        lr = LR * (DECAY ** (k / steps))  # decayed geometrically over the run
         gs = g(params, Z, t)
         for j in range(2):
             m[j] = b1 * m[j] + (1 - b1) * gs[j]
