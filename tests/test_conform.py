@@ -210,3 +210,37 @@ def test_cli_bad_input_is_one_line(tmp_path, capsys):
     assert err.count("\n") == 1 and err.startswith("error: ") and "not a .npz weight file" in err
     assert main(["conform", str(_gd_file(tmp_path)), "--against", "nope"]) == 2
     assert "cannot conform against 'nope'" in capsys.readouterr().err
+
+
+def _bad_npz(tmp_path, what):
+    from transformer_proofs.constructions.importing import save_npz
+
+    sd = dict(_state())
+    layers = (LayerConvention(key_mask="context"),)
+    conv = Conventions(n_ctx=4, layers=layers)
+    if what == "heads":
+        conv = Conventions(n_ctx=4, layers=layers, n_heads=2)
+    elif what == "softmax":
+        conv = Conventions(n_ctx=4, layers=(LayerConvention("softmax", key_mask="context"),))
+    elif what == "missing":
+        del sd["blocks.0.attn.W_O"]
+    elif what == "nan":
+        sd["blocks.0.attn.W_V"] = np.full_like(sd["blocks.0.attn.W_V"], np.nan)
+    path = tmp_path / f"{what}.npz"
+    if what == "nan":  # save_npz refuses NaN itself: write the file by hand
+        np.savez(path, conventions=np.array(__import__("json").dumps(conv.to_json())), **sd)
+    else:
+        save_npz(path, sd, conv)
+    return path
+
+
+@pytest.mark.parametrize("what,message", [
+    ("heads", "blocks.0.attn.W_Q has 1 heads, the model declares n_heads = 2"),
+    ("softmax", "layer 0, head 0 is softmax attention; gd claims linear attention"),
+    ("missing", "blocks.0.attn.W_O is missing"),
+    ("nan", "blocks.0.attn.W_V contains NaN or inf"),
+])
+def test_cli_names_each_bad_input_in_one_line(tmp_path, capsys, what, message):
+    assert main(["conform", str(_bad_npz(tmp_path, what)), "--against", "gd.one_layer"]) == 2
+    err = capsys.readouterr().err
+    assert err == f"error: {message}\n"

@@ -121,6 +121,12 @@ def test_torch_state_dict_of_the_twin_and_of_the_classic_layout(tmp_path):
     for p in (p1, p2):
         rep = conform(load_weights(p), "gd.one_layer")
         assert rep.exact and rep.parameters == [[ETA]]
+    rng = np.random.default_rng(0)  # every weight perturbed by 1e-3 (relative)
+    p3 = tmp_path / "perturbed.pt"
+    torch.save({k: torch.tensor(v * (1 + 1e-3 * rng.standard_normal(v.shape))) for k, v in export.state_dict.items()}, p3)
+    rep = conform(load_weights(p3), "gd.one_layer")
+    assert not rep.exact and abs(float(rep.parameters[0][0]) / float(ETA) - 1) < 1e-2
+    assert 0 < rep.relative_error.lo and rep.departs["layer"] == 0 and rep.departs["block"].startswith("W_")
     # the module itself
     from transformer_proofs.constructions.importing import import_module
 
