@@ -26,7 +26,7 @@ checked by name:
   1/n is already folded into W_O, as our export does).
 
 What the engine cannot represent is refused with a one-line
-:class:`ImportError_` naming it: nonzero attention biases, positional
+:class:`WeightsError` naming it: nonzero attention biases, positional
 embeddings, layer norms, an unknown activation, NaN or inf weights, heads
 whose shapes disagree, a missing weight.  torch is imported lazily: the .npz
 path needs numpy only.
@@ -55,8 +55,6 @@ MLP_BLOCKS = ("W_in", "W_out", "b_in", "b_out")
 class WeightsError(PromptError):
     """Weights the engine cannot represent, or a file that is not a model (one line, names the problem)."""
 
-
-ImportError_ = WeightsError  # the docstring's name
 
 
 @dataclass(frozen=True)
@@ -146,7 +144,7 @@ class Conventions:
 
 
 def _num_json(v: Any) -> Any:
-    f = Fraction(v) if not isinstance(v, float) else Fraction(v)
+    f = Fraction(v)
     return int(f) if f.denominator == 1 else str(f)
 
 
