@@ -29,7 +29,7 @@ import numpy as np
 from transformer_proofs.constructions.engine import MLP, Attention, Readout, Transformer, head_score
 from transformer_proofs.constructions.importing import Imported
 from transformer_proofs.verify.conform import measure
-from transformer_proofs.verify.conform.families import NEWTON_TARGETS, ConformError, Family, resolve
+from transformer_proofs.verify.conform.families import FGD_TARGETS, NEWTON_TARGETS, ConformError, Family, resolve
 from transformer_proofs.verify.conform.polynomial import (
     Decomposition,
     decompose,
@@ -266,6 +266,10 @@ def conform(weights: Imported | Transformer, against: str, seed: int = 0, prompt
     newton a :class:`~.newton.NewtonReport` (fitted from behaviour)."""
     model = weights.model if isinstance(weights, Imported) else weights
     source = weights.source if isinstance(weights, Imported) else (model.name or "model")
+    if against in FGD_TARGETS:
+        from transformer_proofs.verify.conform.fgd import conform_fgd
+
+        return conform_fgd(model, source, seed=seed, prompts=prompts, dyadic=dyadic)
     if against in NEWTON_TARGETS:
         from transformer_proofs.verify.conform.newton import conform_newton
 

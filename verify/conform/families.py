@@ -117,6 +117,7 @@ ALIASES = {"gd.one_layer": ("gd", 1), "gd.multi_layer": ("gd", None), "gd.precon
 
 
 NEWTON_TARGETS = ("newton", "newton.k_steps")  # fitted from behaviour (verify/conform/newton.py)
+FGD_TARGETS = ("fgd", "fgd.functional_gd", "fgd.multi_head")  # kernels and steps read from the weights (fgd.py)
 
 
 class UnknownTarget(ValueError):
@@ -126,7 +127,7 @@ class UnknownTarget(ValueError):
 def resolve(against: str) -> Family:
     """The family a claim id or family name names."""
     if against not in ALIASES:
-        known = ", ".join(sorted((*ALIASES, *NEWTON_TARGETS)))
+        known = ", ".join(sorted((*ALIASES, *NEWTON_TARGETS, *FGD_TARGETS)))
         raise UnknownTarget(f"cannot conform against {against!r}: known targets are {known}")
     name, layers = ALIASES[against]
     f = FAMILIES[name]
