@@ -7,6 +7,7 @@
 - ``report``    run everything and write REPORT.md, results.json, figures.
 - ``compare``   compare results.json with the baseline (CI's regression gate).
 - ``baseline``  write the baseline from results.json.
+- ``conform``   fit an algorithm family to a model's weights (docs/conform.md).
 A progress line per claim goes to stderr.
 """
 
@@ -17,6 +18,7 @@ import json
 import sys
 from pathlib import Path
 
+from transformer_proofs.verify.conform import command as conform_command
 from transformer_proofs.verify.registry import Context, all_claims, select
 from transformer_proofs.verify.report import baseline_from, compare_with_baseline, results_document, write_report
 from transformer_proofs.verify.runner import exit_code, run_all
@@ -52,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     base = sub.add_parser("baseline", help="write the baseline from results.json")
     base.add_argument("--results", type=Path, default=DEFAULT_OUT / "results.json")
     base.add_argument("--out", type=Path, default=DEFAULT_OUT / "baseline.json")
+    conform_command.add_parser(sub)
     return p
 
 
@@ -62,6 +65,8 @@ def _check_effort(effort: float) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "conform":
+        return conform_command.run(args)
     if args.command == "list":
         for c in all_claims():
             tag = " [erratum]" if c.erratum else ""

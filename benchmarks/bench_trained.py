@@ -1,0 +1,69 @@
+"""CPU and wall time of the trained reproductions and of a conformance run.
+
+    python benchmarks/bench_trained.py [--seeds N]
+
+Per training seed: training (autograd), the exact fit and the measures; then
+the claim's check and its falsifiers at default effort (the checkpoints are
+cached within a process, as in a catalogue run); then ``conform`` of an
+exported GD model and of a perturbed one.  CPU time (process time) is the
+figure to compare with the catalogue's budget on a shared machine."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from fractions import Fraction
+from typing import Any, Callable
+
+import numpy as np
+
+
+def timed(fn: Callable[[], Any]) -> tuple[Any, float, float]:
+    w0, c0 = time.perf_counter(), time.process_time()
+    out = fn()
+    return out, time.process_time() - c0, time.perf_counter() - w0
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--seeds", type=int, default=3)
+    args = p.parse_args()
+    from transformer_proofs.verify.claims.trained import experiment as ex
+    from transformer_proofs.verify.claims.trained.training import autograd_missing
+
+    if autograd_missing():
+        print(autograd_missing())
+        return 1
+    from transformer_proofs.verify.claims.trained.claims import CHECK, FALSIFIERS
+    from transformer_proofs.verify.spec import Context
+
+    for s in range(args.seeds):
+        _, cpu, wall = timed(lambda s=s: ex.checkpoint(s))
+        print(f"train seed {s}: cpu {cpu:.2f} s, wall {wall:.2f} s")
+    ex.checkpoint.cache_clear()
+    res, cpu, wall = timed(lambda: CHECK(Context(seed=0)))
+    print(f"trained.von_oswald_lsa check ({res.status}): cpu {cpu:.2f} s, wall {wall:.2f} s")
+    _, cpu, wall = timed(lambda: [f.run(Context(seed=0)) for f in FALSIFIERS])
+    print(f"trained.von_oswald_lsa {len(FALSIFIERS)} falsifiers: cpu {cpu:.2f} s, wall {wall:.2f} s")
+
+    from transformer_proofs.constructions.gradient_descent import von_oswald_transformer
+    from transformer_proofs.verify.conform import conform
+    from transformer_proofs.verify.torch_backend import export_transformer
+
+    model = von_oswald_transformer(3, 5, [Fraction(3, 16)])
+    rep, cpu, wall = timed(lambda: conform(model, "gd.one_layer"))
+    print(f"conform exact GD (d=3, n=5): cpu {cpu:.2f} s, wall {wall:.2f} s, exact={rep.exact}")
+    from transformer_proofs.constructions.importing import Conventions, LayerConvention, import_state_dict
+
+    sd = export_transformer(model).state_dict
+    rng = np.random.default_rng(0)
+    sd = {k: v * (1 + 1e-3 * rng.standard_normal(v.shape)) for k, v in sd.items()}
+    imp = import_state_dict(sd, Conventions(n_ctx=6, layers=(LayerConvention(key_mask="context"),)))
+    rep, cpu, wall = timed(lambda: conform(imp, "gd.one_layer"))
+    print(f"conform perturbed GD: cpu {cpu:.2f} s, wall {wall:.2f} s, departs {rep.departs['layer']}/{rep.departs['block']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
