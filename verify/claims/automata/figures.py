@@ -9,7 +9,7 @@ from typing import Any
 from transformer_proofs.constructions import automata as A
 from transformer_proofs.verify.spec import Context
 
-LENGTHS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128)
+LENGTHS = (2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128)
 
 
 def layer_counts(lengths: tuple[int, ...] = LENGTHS) -> dict[str, list[int]]:
