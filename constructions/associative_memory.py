@@ -72,15 +72,16 @@ def orthonormal_basis(ws: Sequence[Sequence[Any]]) -> np.ndarray:
 
 def memory(outputs: np.ndarray, inputs: np.ndarray, pairs: Sequence[tuple[int, int]]) -> np.ndarray:
     """W = Σ_{(i,j) ∈ pairs} v_j u_iᵀ, with u_i = inputs[:, i], v_j = outputs[:, j]."""
-    V, U = _obj(outputs), _obj(inputs)
+    V, U = np.asarray(outputs), np.asarray(inputs)  # exact (object) or float64 embeddings alike
     if V.shape[0] != U.shape[0]:
         raise MemoryError_(f"input embeddings have dimension {U.shape[0]}, output embeddings {V.shape[0]}")
-    W = _obj(np.zeros((V.shape[0], U.shape[0]), dtype=int))
     for i, j in pairs:
         if not (0 <= i < U.shape[1] and 0 <= j < V.shape[1]):
             raise MemoryError_(f"pair ({i}, {j}) outside {U.shape[1]} input and {V.shape[1]} output items")
-        W = W + V[:, j:j + 1] @ U[:, i:i + 1].T
-    return W
+    if not pairs:
+        return np.zeros((V.shape[0], U.shape[0]), dtype=V.dtype if V.dtype == U.dtype else object) + 0
+    ins, outs = [i for i, _ in pairs], [j for _, j in pairs]
+    return V[:, outs] @ U[:, ins].T  # Σ_{(i,j)} v_j u_iᵀ as one product
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,7 @@ def split_basis(Q: np.ndarray, V: int, T: int) -> InductionEmbeddings:
     if d < 3 * V + T:
         raise MemoryError_(f"orthonormal embeddings of {V} tokens (three roles) and {T} positions need d >= "
                            f"{3 * V + T}, got d = {d}")
-    Q = _obj(Q)
+    Q = np.asarray(Q)
     return InductionEmbeddings(E=Q[:, :V], P=Q[:, V:V + T], E1=Q[:, V + T:2 * V + T], U=Q[:, 2 * V + T:3 * V + T])
 
 
@@ -125,7 +126,8 @@ def induction_head(emb: InductionEmbeddings, score: str = "linear", beta: Any = 
     """The two-layer induction head of memories.  ``score="linear"``: hard 0/1 attention (exact);
     ``"softmax"`` with inverse temperature ``beta`` folded into W_K."""
     d, V = emb.d, emb.V
-    eye = _obj(np.eye(d, dtype=int))
+    exact = np.asarray(emb.E).dtype == object
+    eye = _obj(np.eye(d, dtype=int)) if exact else np.eye(d)
     tokens = range(V)
     W_K1 = previous_token_memory(emb)  # query p_t · key p_{t-1} = 1, every other position pair 0
     W_OV1 = memory(emb.E1, emb.E, [(k, k) for k in tokens])  # w_E(a) ↦ w_1(a)
@@ -148,4 +150,4 @@ def induction_prompt(emb: InductionEmbeddings, seq: Sequence[int]) -> np.ndarray
         raise MemoryError_(f"the embeddings have {emb.T} positions, the sequence {len(seq)} tokens")
     if any(not 0 <= s < emb.V for s in seq):
         raise MemoryError_(f"tokens must lie in 0..{emb.V - 1}, got {list(seq)}")
-    return _obj(np.stack([emb.E[:, s] + emb.P[:, t] for t, s in enumerate(seq)], axis=1))
+    return np.stack([emb.E[:, s] + emb.P[:, t] for t, s in enumerate(seq)], axis=1)

@@ -15,9 +15,10 @@ weights (the paper's statements are read in its abstract; see the claims):
    m_t = (1/t) Σ_{i≤t} a(σ_i); the MLP recovers the count c_t = t·m_t, an
    integer in [0, (p−1)t], position by position, and outputs the one-hot of
    c_t mod p = q_t through ReLU hat functions.  The uniform average is
-   written as linear attention with key 1 and query 1/t (the positional
-   coordinate ``inv_pos``): score 1/t for every key i ≤ t, which is exactly
-   softmax(equal scores) and keeps the construction rational.
+   the softmax of equal scores (``attention="softmax"``, the paper's form,
+   which needs exp); the default writes it as linear attention with key 1 and
+   query 1/t (the positional coordinate ``inv_pos``): weight 1/t on every key
+   i ≤ t, the same average, which keeps the construction rational.
 
 2. :func:`prefix_transformer` — any semiautomaton in ⌈log₂ T⌉ layers (one
    attention + one MLP each), by parallel prefix composition of the
@@ -145,9 +146,13 @@ def cyclic_prompt(word: Sequence[int], elements: Sequence[int], p: int, T: int) 
     return Z
 
 
-def cyclic_transformer(p: int, T: int) -> Transformer:
+def cyclic_transformer(p: int, T: int, attention: str = "linear") -> Transformer:
     """One attention layer + one ReLU MLP computing e_{q_t}, q_t = Σ_{i≤t} a_i mod p,
-    at every position t ≤ T (a_i ∈ {0, …, p−1} the embedded group elements)."""
+    at every position t ≤ T (a_i ∈ {0, …, p−1} the embedded group elements).
+
+    ``attention="linear"``: key 1, query 1/t (rational); ``"softmax"``: the paper's form,
+    zero query and key weights, so every causal score is 0 and softmax gives each key
+    i <= t the weight e⁰ / (t e⁰) = 1/t — the same average (exp is needed: reals, balls)."""
     if p < 2:
         raise AutomatonError(f"Z_p needs p >= 2, got p = {p}")
     if T < 1:
@@ -157,9 +162,13 @@ def cyclic_transformer(p: int, T: int) -> Transformer:
     # Attention: key k_i = 1 ("one"), query q_t = 1/t ("inv_pos"): score 1/t on each
     # causal key i <= t, i.e. the uniform average = softmax of equal scores.
     # Value a_i ("sigma"), written into "mean":  mean_t = (1/t) Σ_{i<=t} a_i.
-    head = Head(W_Q=_block(D, [lay.index("inv_pos")]), W_K=_block(D, [lay.index("one")]),
-                W_V=_block(D, [lay.index("sigma")]), W_O=_block(D, [lay.index("mean")], [0]))
-    attention = Attention(heads=(head,), score="linear", key_mask=np.ones(T, dtype=int), causal=True)
+    if attention not in ("linear", "softmax"):
+        raise AutomatonError(f"attention must be 'linear' or 'softmax', got {attention!r}")
+    W_Q, W_K = _block(D, [lay.index("inv_pos")]), _block(D, [lay.index("one")])
+    if attention == "softmax":
+        W_Q, W_K = W_Q * 0, W_K * 0  # equal (zero) scores: uniform over the causal keys
+    head = Head(W_Q=W_Q, W_K=W_K, W_V=_block(D, [lay.index("sigma")]), W_O=_block(D, [lay.index("mean")], [0]))
+    layer = Attention(heads=(head,), score=attention, key_mask=np.ones(T, dtype=int), causal=True)
     # MLP: for position t and knot k in {-1, 0, ..., (p-1)t + 1} one unit
     #   u_{t,k} = ReLU(t·mean + B·pos_t − B − k),  B = (p−1)T + 1.
     # At position t (pos_t = 1) it is ReLU(c_t − k), c_t = t·mean_t the integer count;
@@ -182,7 +191,7 @@ def cyclic_transformer(p: int, T: int) -> Transformer:
             for k, coef in ((m - 1, 1), (m, -2), (m + 1, 1)):
                 W_out[row, where[(t, k)]] += coef
     mlp = MLP(W_in=W_in, W_out=W_out, b_in=b_in)
-    return Transformer(layers=(attention, mlp), coordinates=lay.coordinates, name=f"Z_{p} in one layer, T = {T}")
+    return Transformer(layers=(layer, mlp), coordinates=lay.coordinates, name=f"Z_{p} in one layer, T = {T}")
 
 
 def cyclic_states(Z_final: Any, p: int, T: int) -> Any:

@@ -97,3 +97,22 @@ def test_reference_run():
     assert alg.run(S3.table, 0, [0, 1, 1]) == [1, 2, 0]
     assert alg.cyclic_run([0, 1], 2, [1, 1, 0, 1]) == [1, 0, 0, 1]
     assert len(list(alg.words(3, 4))) == 81
+
+
+def test_cyclic_softmax_form_encloses_the_states():
+    """The paper's softmax form (equal scores) in ball arithmetic: the same states, certified."""
+    from transformer_proofs.constructions.arithmetic import Ball
+
+    p, T = 3, 3
+    model = A.cyclic_transformer(p, T, attention="softmax")
+    for word in itertools.product(range(p), repeat=T):
+        Z = forward(Ball(128), model, A.cyclic_prompt(word, list(range(p)), p, T))
+        ref = alg.one_hot_columns(alg.cyclic_run(list(range(p)), p, word), p)
+        S = A.cyclic_states(Z, p, T)
+        assert all((S[r, c] - ref[r][c]).contains(0) and S[r, c].rad() < 2.0**-100
+                   for r in range(p) for c in range(T))
+
+
+def test_cyclic_attention_kind_checked():
+    with pytest.raises(A.AutomatonError, match="'linear' or 'softmax'"):
+        A.cyclic_transformer(2, 3, attention="relu")

@@ -34,3 +34,14 @@ def test_layer_counts_figure_data():
 
     data = layer_counts((2, 8, 9))
     assert data["prefix"] == [2, 6, 8] and data["cyclic"] == [2, 2, 2]
+
+
+def test_ball_mismatch_is_certain():
+    """In ball arithmetic a mismatch is an enclosure that certainly excludes the run's value."""
+    import flint
+    import numpy as np
+    from transformer_proofs.verify.claims.automata.exhaustive import _mismatch
+
+    near_one = flint.arb(1, 2.0**-60)
+    assert _mismatch(np.array([[near_one, flint.arb(0)]], dtype=object), [[1, 0]]) is None
+    assert _mismatch(np.array([[flint.arb(0.5), flint.arb(0)]], dtype=object), [[1, 0]]) == (0, 0)

@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 import numpy as np
 from transformer_proofs.constructions import automata as A
+from transformer_proofs.constructions.arithmetic import Ball
 from transformer_proofs.constructions.engine import MLP, Attention
 from transformer_proofs.constructions.exact_batch import BatchedRational, Integers
 from transformer_proofs.verify import mutants
@@ -28,6 +29,7 @@ from transformer_proofs.verify.claims.automata.instances import (
     PrefixCase,
     cyclic_cases,
     prefix_cases,
+    softmax_cases,
 )
 from transformer_proofs.verify.claims.automata.papers import LIU
 from transformer_proofs.verify.registry import register
@@ -42,10 +44,10 @@ ABSTRACT = ("By representing automata using the algebraic structure of their und
 # ---------------------------------------------------------------------------
 
 
-def build_cyclic(case: CyclicCase) -> Simulator:
+def build_cyclic(case: CyclicCase, attention: str = "linear") -> Simulator:
     p, T = case.p, case.T
     return Simulator(
-        model=A.cyclic_transformer(p, T),
+        model=A.cyclic_transformer(p, T, attention),
         embed=lambda w: A.cyclic_prompt(w, case.elements, p, T),
         read=lambda Z: A.cyclic_states(Z, p, T),
         reference=lambda w: alg.one_hot_columns(alg.cyclic_run(case.elements, p, w), p),
@@ -95,6 +97,19 @@ CYCLIC_MUTANTS: tuple[tuple[str, str, Callable[[Simulator, Any], Simulator]], ..
 )
 
 
+def build_softmax(case: CyclicCase) -> Simulator:
+    return build_cyclic(case, "softmax")
+
+
+SOFTMAX_MODE = "arb[128 bits] (every word)"
+SOFTMAX_MUTANTS: tuple[tuple[str, str, Callable[[Simulator, Any], Simulator]], ...] = (
+    ("softmax form: no causal mask", "the paper's softmax form attending to the whole word",
+     lambda s, c: _attention(s, lambda a: replace(a, causal=False))),
+    ("softmax form: wrong group element table", "the softmax form with symbols embedded as the wrong elements",
+     _wrong_elements),
+)
+
+
 def _cyclic_widths(case: CyclicCase) -> str:
     D = len(A.CyclicLayout(case.p, case.T).coordinates)
     return f"1 attention + 1 MLP layer, d_model = {D}, MLP width {A.cyclic_hidden_width(case.p, case.T)}"
@@ -110,8 +125,10 @@ register(Claim(
     statement=("The cyclic group Z_p (parity for p = 2) is simulated at every length t <= T by one attention layer "
                "and one ReLU MLP: uniform causal attention gives the prefix mean (1/t) Σ_{i<=t} a(σ_i), and the MLP "
                "reads out e_{q_t}, q_t = Σ_{i<=t} a(σ_i) mod p, exactly."),
-    checks={"rational (every word)": every_word_check(cyclic_cases, build_cyclic, describe_model=_cyclic_widths)},
-    falsifiers=_falsifiers(cyclic_cases, build_cyclic, CYCLIC_MUTANTS),
+    checks={"rational (every word)": every_word_check(cyclic_cases, build_cyclic, describe_model=_cyclic_widths),
+            SOFTMAX_MODE: every_word_check(softmax_cases, build_softmax, arithmetic=Ball)},
+    falsifiers=_falsifiers(cyclic_cases, build_cyclic, CYCLIC_MUTANTS) + _falsifiers(
+        softmax_cases, build_softmax, SOFTMAX_MUTANTS, Ball),
     provenance=Provenance(
         "recalled", "§3 (the modular counter / parity in one layer: prefix mean by uniform attention, then an MLP)",
         read_in="the abstract only; the theorem's text could not be retrieved here",
@@ -119,10 +136,12 @@ register(Claim(
              "the softmax of equal scores), then a ReLU MLP of hat functions gated by one-hot positions that maps "
              "(t, mean) to e_{t·mean mod p}; width O(p T²)"),
     trust=("exact: rational arithmetic on every word of length T, every position (prefixes by the causal mask)",
+           "certified: the paper's softmax form (equal scores) in arb ball arithmetic on every word of a smaller "
+           "length, each state entry enclosing the run's 0 or 1 (as exact reals it equals the linear form: e⁰ = 1)",
            "the positional coordinates 1/t and one-hot t are part of the embedding (as in the paper, positions are "
            "given)", "recalled: the paper's one-layer statement was not re-read"),
     notes=("The paper's softmax attention with equal scores is written as linear attention with query 1/t, which is "
-           "the same average and keeps the check rational.  The MLP's width grows as Σ_t ((p−1)t + 3): a finite "
+           "the same average and keeps the check rational; the softmax form itself is checked in ball arithmetic.  The MLP's width grows as Σ_t ((p−1)t + 3): a finite "
            "look-up table over the finitely many (t, mean) pairs, built exactly from ReLU hats.")))
 
 # ---------------------------------------------------------------------------

@@ -61,6 +61,12 @@ def cyclic_cases(ctx: Context) -> list[CyclicCase]:
             CyclicCase(3, (0, 1, 2), 4 + k, "Z_3, every element a symbol")]
 
 
+def softmax_cases(ctx: Context) -> list[CyclicCase]:
+    """Smaller bounds for the softmax form, checked in ball arithmetic (slower per word)."""
+    k = extra_length(ctx)
+    return [CyclicCase(2, (0, 1), 6 + k, "parity (Z_2)"), CyclicCase(3, (0, 1, 2), 3 + k, "Z_3, every element a symbol")]
+
+
 def prefix_cases(ctx: Context) -> list[PrefixCase]:
     k = extra_length(ctx)
     return [PrefixCase(SYMMETRIC_3, 8 + k), PrefixCase(GRIDWORLD_4, 6 + k), PrefixCase(FLIP_FLOP, 5 + k)]
