@@ -5,7 +5,7 @@ steps with far fewer than T layers (Liu, Ash, Goel, Krishnamurthy, Zhang,
 A semiautomaton A = (Q, Σ, δ) with Q = {0, …, n−1}; on input σ_1 … σ_T from
 the start state q_0 it visits q_t = δ(q_{t−1}, σ_t).  A transformer
 *simulates* A at length T when its output at every position t is q_t (here:
-the one-hot vector e_{q_t}).  Two exact constructions, both ours in their
+the one-hot vector e_{q_t}).  Three exact constructions, all ours in their
 weights (the paper's statements are read in its abstract; see the claims):
 
 1. :func:`cyclic_transformer` — the cyclic group Z_p (parity for p = 2) in
@@ -31,9 +31,15 @@ weights (the paper's statements are read in its abstract; see the claims):
    composition of the last min(t, 2^{ℓ+1}) maps, so after ⌈log₂ T⌉ levels it
    holds f_{σ_t} ∘ … ∘ f_{σ_1}, whose column q_0 is e_{q_t}.
 
-Both use explicit positional coordinates (one-hot positions; for Z_p also
-1/t); every weight is an integer or a Fraction, so the forward pass is exact
-in rational arithmetic.
+3. :func:`dihedral_transformer` — S_3 (a solvable, non-abelian group:
+   Z_3 ⋊ Z_2) in **constant** depth, the Krohn–Rhodes route: a Z_2 counter of
+   the flips, a twist of each rotation by its prefix flip parity, a Z_3 counter
+   of the twisted rotations, and a read-out — two attention layers and four
+   MLPs whatever T.
+
+All use explicit positional coordinates (one-hot positions; for the
+counters also 1/t); every weight is an integer or a Fraction, so the forward
+pass is exact in rational arithmetic.
 """
 
 from __future__ import annotations
@@ -108,6 +114,69 @@ def _block(D: int, rows: Sequence[int], cols: Sequence[int] | None = None) -> np
     return W
 
 
+def mean_attention(coordinates: Sequence[str], T: int, source: str, target: str,
+                   attention: str = "linear") -> Attention:
+    """Uniform causal attention writing mean_t = (1/t) Σ_{i<=t} source_i into ``target``.
+
+    Key k_i = 1 ("one"), query q_t = 1/t ("inv_pos"): score 1/t on each causal key i <= t,
+    the uniform average (``"linear"``).  ``"softmax"``: zero query/key weights, so every
+    causal score is 0 and softmax weighs each key e⁰ / (t e⁰) = 1/t — the same average."""
+    if attention not in ("linear", "softmax"):
+        raise AutomatonError(f"attention must be 'linear' or 'softmax', got {attention!r}")
+    D, index = len(coordinates), list(coordinates).index
+    W_Q, W_K = _block(D, [index("inv_pos")]), _block(D, [index("one")])
+    if attention == "softmax":
+        W_Q, W_K = W_Q * 0, W_K * 0  # equal (zero) scores: uniform over the causal keys
+    head = Head(W_Q=W_Q, W_K=W_K, W_V=_block(D, [index(source)]), W_O=_block(D, [index(target)], [0]))
+    return Attention(heads=(head,), score=attention, key_mask=np.ones(T, dtype=int), causal=True)
+
+
+def counter_mlp(coordinates: Sequence[str], T: int, p: int, mean: str, outputs: Sequence[str]) -> MLP:
+    """ReLU MLP adding e_{c_t mod p} to ``outputs`` at every position t <= T, where c_t = t·mean_t is
+    an integer in [0, (p−1)t] (a prefix sum of values in {0, …, p−1}).
+
+    For position t and knot k in {−1, 0, …, (p−1)t + 1} one unit
+        u_{t,k} = ReLU(t·mean + B·pos_t − B − k),  B = (p−1)T + 1.
+    At position t (pos_t = 1) it is ReLU(c_t − k); at another position s (pos_t = 0) its argument is
+    t·mean_s − B − k <= (p−1)t − B − k < 0.  The hat h_m(c) = ReLU(c−m+1) − 2ReLU(c−m) + ReLU(c−m−1)
+    is [c = m] on the integers, and Σ_{m ≡ q (mod p)} h_m(c_t) = [c_t mod p = q]."""
+    D, index = len(coordinates), list(coordinates).index
+    B = (p - 1) * T + 1
+    units: list[tuple[int, int]] = [(t, k) for t in range(1, T + 1) for k in range(-1, (p - 1) * t + 2)]
+    W_in = np.zeros((len(units), D), dtype=object) + 0
+    b_in = np.zeros(len(units), dtype=object) + 0
+    W_out = np.zeros((D, len(units)), dtype=object) + 0
+    where = {u: r for r, u in enumerate(units)}
+    for r, (t, k) in enumerate(units):
+        W_in[r, index(mean)] = t
+        W_in[r, index(f"pos:{t}")] = B
+        b_in[r] = -B - k
+    for t in range(1, T + 1):
+        for m in range((p - 1) * t + 1):
+            row = index(outputs[m % p])
+            for k, coef in ((m - 1, 1), (m, -2), (m + 1, 1)):
+                W_out[row, where[(t, k)]] += coef
+    return MLP(W_in=W_in, W_out=W_out, b_in=b_in)
+
+
+def product_mlp(coordinates: Sequence[str], left: Sequence[str], right: Sequence[str],
+                table: dict[tuple[int, int], dict[str, Any]]) -> MLP:
+    """A finite function of two one-hot blocks: for each pair (x, y) one unit
+    ReLU(left_x + right_y − 1) = [left = e_x and right = e_y], adding ``table[(x, y)]``
+    (coordinate → value) to the stream."""
+    D, index = len(coordinates), list(coordinates).index
+    pairs = sorted(table)
+    W_in = np.zeros((len(pairs), D), dtype=object) + 0
+    b_in = np.zeros(len(pairs), dtype=object) - 1
+    W_out = np.zeros((D, len(pairs)), dtype=object) + 0
+    for r, (x, y) in enumerate(pairs):
+        W_in[r, index(left[x])] = 1
+        W_in[r, index(right[y])] = 1
+        for name, value in table[(x, y)].items():
+            W_out[index(name), r] = value
+    return MLP(W_in=W_in, W_out=W_out, b_in=b_in)
+
+
 # ---------------------------------------------------------------------------
 # 1. Z_p in one layer
 # ---------------------------------------------------------------------------
@@ -158,39 +227,8 @@ def cyclic_transformer(p: int, T: int, attention: str = "linear") -> Transformer
     if T < 1:
         raise AutomatonError(f"the length bound T must be >= 1, got {T}")
     lay = CyclicLayout(p, T)
-    D = len(lay.coordinates)
-    # Attention: key k_i = 1 ("one"), query q_t = 1/t ("inv_pos"): score 1/t on each
-    # causal key i <= t, i.e. the uniform average = softmax of equal scores.
-    # Value a_i ("sigma"), written into "mean":  mean_t = (1/t) Σ_{i<=t} a_i.
-    if attention not in ("linear", "softmax"):
-        raise AutomatonError(f"attention must be 'linear' or 'softmax', got {attention!r}")
-    W_Q, W_K = _block(D, [lay.index("inv_pos")]), _block(D, [lay.index("one")])
-    if attention == "softmax":
-        W_Q, W_K = W_Q * 0, W_K * 0  # equal (zero) scores: uniform over the causal keys
-    head = Head(W_Q=W_Q, W_K=W_K, W_V=_block(D, [lay.index("sigma")]), W_O=_block(D, [lay.index("mean")], [0]))
-    layer = Attention(heads=(head,), score=attention, key_mask=np.ones(T, dtype=int), causal=True)
-    # MLP: for position t and knot k in {-1, 0, ..., (p-1)t + 1} one unit
-    #   u_{t,k} = ReLU(t·mean + B·pos_t − B − k),  B = (p−1)T + 1.
-    # At position t (pos_t = 1) it is ReLU(c_t − k), c_t = t·mean_t the integer count;
-    # at another position s (pos_t = 0) its argument is t·mean_s − B − k <= (p−1)t − B − k < 0.
-    # The hat h_m(c) = ReLU(c−m+1) − 2ReLU(c−m) + ReLU(c−m−1) is [c = m] on the integers, and
-    # state_q = Σ_{m ≡ q (mod p), 0 <= m <= (p−1)t} h_m(c_t) = [c_t mod p = q].
-    B = (p - 1) * T + 1
-    units: list[tuple[int, int]] = [(t, k) for t in range(1, T + 1) for k in range(-1, (p - 1) * t + 2)]
-    W_in = np.zeros((len(units), D), dtype=object) + 0
-    b_in = np.zeros(len(units), dtype=object) + 0
-    W_out = np.zeros((D, len(units)), dtype=object) + 0
-    where = {u: r for r, u in enumerate(units)}
-    for r, (t, k) in enumerate(units):
-        W_in[r, lay.index("mean")] = t
-        W_in[r, lay.index(f"pos:{t}")] = B
-        b_in[r] = -B - k
-    for t in range(1, T + 1):
-        for m in range((p - 1) * t + 1):
-            row = lay.index(f"state:{m % p}")
-            for k, coef in ((m - 1, 1), (m, -2), (m + 1, 1)):
-                W_out[row, where[(t, k)]] += coef
-    mlp = MLP(W_in=W_in, W_out=W_out, b_in=b_in)
+    layer = mean_attention(lay.coordinates, T, "sigma", "mean", attention)
+    mlp = counter_mlp(lay.coordinates, T, p, "mean", [f"state:{q}" for q in range(p)])
     return Transformer(layers=(layer, mlp), coordinates=lay.coordinates, name=f"Z_{p} in one layer, T = {T}")
 
 
@@ -202,6 +240,81 @@ def cyclic_states(Z_final: Any, p: int, T: int) -> Any:
 def cyclic_hidden_width(p: int, T: int) -> int:
     """MLP hidden units of :func:`cyclic_transformer`: Σ_t ((p−1)t + 3)."""
     return sum((p - 1) * t + 3 for t in range(1, T + 1))
+
+
+# ---------------------------------------------------------------------------
+# 3. S_3 in constant depth: the solvable group Z_3 ⋊ Z_2 as a cascade
+# ---------------------------------------------------------------------------
+#
+# S_3 acting on {0, 1, 2} is the dihedral group: each permutation is x ↦ (−1)^b x + a (mod 3),
+# the element (a, b).  The run g_t = σ_t ∘ … ∘ σ_1 has flip parity B_t = Σ_{i<=t} b_i (mod 2) and
+# rotation a_t = (−1)^{B_t} Σ_{i<=t} (−1)^{B_i} a_i (mod 3)  (induction on t: a_t = (−1)^{b_t} a_{t−1} + a_t),
+# so q_t = g_t(q_0) = (−1)^{B_t} (q_0 + A_t) mod 3 with A_t = Σ_{i<=t} c_i, c_i = (−1)^{B_i} a_i mod 3.
+# A Z_2 counter (B), a twist (c), a Z_3 counter (A) and a read-out: constant depth, whatever T.
+
+
+def dihedral_element(images: Sequence[int]) -> tuple[int, int]:
+    """(a, b) with images[x] = (−1)^b x + a (mod 3) for x in {0, 1, 2}: every permutation of three points."""
+    if sorted(int(v) for v in images) != [0, 1, 2]:
+        raise AutomatonError(f"{list(images)} is not a permutation of {{0, 1, 2}}")
+    a = int(images[0]) % 3
+    b = 0 if (int(images[1]) - a) % 3 == 1 else 1
+    if any((a + (x if b == 0 else -x)) % 3 != int(images[x]) for x in range(3)):
+        raise AutomatonError(f"{list(images)} is not x ↦ ±x + a")  # unreachable for a permutation of 3 points
+    return a, b
+
+
+def dihedral_coordinates(T: int) -> tuple[str, ...]:
+    return (("flip",) + tuple(f"rot:{k}" for k in range(3)) + ("one", "inv_pos")
+            + tuple(f"pos:{t}" for t in range(1, T + 1))
+            + ("mean_b", "B:0", "B:1", "c", "mean_c") + tuple(f"A:{k}" for k in range(3))
+            + tuple(f"state:{q}" for q in range(3)))
+
+
+def dihedral_prompt(word: Sequence[int], elements: Sequence[tuple[int, int]], T: int) -> np.ndarray:
+    """Token t: [b(σ_t), e_{a(σ_t)}, 1, 1/t, e_t, 0 …] for the element (a, b) of each symbol."""
+    check_word(word, len(elements), T)
+    names = dihedral_coordinates(T)
+    index = names.index
+    Z = np.zeros((len(names), T), dtype=object) + 0
+    for t, s in enumerate(word, start=1):
+        a, b = elements[int(s)]
+        Z[index("flip"), t - 1] = int(b)
+        Z[index(f"rot:{int(a)}"), t - 1] = 1
+        Z[index("one"), t - 1] = 1
+        Z[index("inv_pos"), t - 1] = Fraction(1, t)
+        Z[index(f"pos:{t}"), t - 1] = 1
+    return Z
+
+
+def dihedral_transformer(T: int, start: int, attention: str = "linear") -> Transformer:
+    """S_3 at every length t <= T in two attention layers and four ReLU MLPs (depth independent of T)."""
+    if T < 1:
+        raise AutomatonError(f"the length bound T must be >= 1, got {T}")
+    if start not in (0, 1, 2):
+        raise AutomatonError(f"start state {start} is not in 0..2")
+    names = dihedral_coordinates(T)
+    B, A = ["B:0", "B:1"], [f"A:{k}" for k in range(3)]
+    rot = [f"rot:{k}" for k in range(3)]
+    layers = (
+        mean_attention(names, T, "flip", "mean_b", attention),  # mean_b_t = (1/t) Σ b_i
+        counter_mlp(names, T, 2, "mean_b", B),  # e_{B_t}, B_t = Σ b_i mod 2
+        # the twist: c_t = (−1)^{B_t} a_t mod 3, one unit per (B_t, a_t) pair
+        product_mlp(names, B, rot, {(beta, k): {"c": k if beta == 0 else (-k) % 3}
+                                    for beta in range(2) for k in range(3)}),
+        mean_attention(names, T, "c", "mean_c", attention),  # mean_c_t = (1/t) Σ c_i
+        counter_mlp(names, T, 3, "mean_c", A),  # e_{A_t}, A_t = Σ c_i mod 3
+        # the read-out: q_t = (−1)^{B_t} (q_0 + A_t) mod 3
+        product_mlp(names, B, A, {(beta, alpha): {f"state:{((-1) ** beta * (start + alpha)) % 3}": 1}
+                                  for beta in range(2) for alpha in range(3)}),
+    )
+    return Transformer(layers=layers, coordinates=names, name=f"S_3 cascade, T = {T}")
+
+
+def dihedral_states(Z_final: Any, T: int) -> Any:
+    """The (3, T) block of one-hot states (batched: (.., 3, T))."""
+    index = dihedral_coordinates(T).index
+    return Z_final[..., [index(f"state:{q}") for q in range(3)], :]
 
 
 # ---------------------------------------------------------------------------

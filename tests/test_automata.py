@@ -116,3 +116,42 @@ def test_cyclic_softmax_form_encloses_the_states():
 def test_cyclic_attention_kind_checked():
     with pytest.raises(A.AutomatonError, match="'linear' or 'softmax'"):
         A.cyclic_transformer(2, 3, attention="relu")
+
+
+@pytest.mark.parametrize("images,element", [((0, 1, 2), (0, 0)), ((1, 2, 0), (1, 0)), ((1, 0, 2), (1, 1)),
+                                            ((0, 2, 1), (0, 1)), ((2, 1, 0), (2, 1))])
+def test_dihedral_element(images, element):
+    a, b = A.dihedral_element(images)
+    assert (a, b) == element
+    assert all((a + (x if b == 0 else -x)) % 3 == images[x] for x in range(3))
+
+
+def test_dihedral_element_refuses_non_permutations():
+    with pytest.raises(A.AutomatonError, match="not a permutation"):
+        A.dihedral_element((0, 0, 1))
+
+
+@pytest.mark.parametrize("start", [0, 1, 2])
+def test_dihedral_every_word(start):
+    """S_3 (transposition, 3-cycle) at T = 4 from each start state: the cascade equals the run."""
+    T, elements = 4, [A.dihedral_element(row) for row in S3.table]
+    model = A.dihedral_transformer(T, start)
+    assert sum(isinstance(x, A.MLP) for x in model.layers) == 4 and len(model.layers) == 6
+    for word in itertools.product(range(2), repeat=T):
+        Z = forward(Rational(), model, A.dihedral_prompt(word, elements, T))
+        ref = alg.one_hot_columns(alg.run(S3.table, start, word), 3)
+        assert (A.dihedral_states(Z, T) == np.array(ref)).all()
+
+
+def test_product_mlp_is_a_lookup():
+    names = ("x:0", "x:1", "y:0", "y:1", "out")
+    mlp = A.product_mlp(names, ["x:0", "x:1"], ["y:0", "y:1"], {(i, j): {"out": 2 * i + j} for i in (0, 1)
+                                                                   for j in (0, 1)})
+    from transformer_proofs.constructions.engine import Transformer
+
+    model = Transformer(layers=(mlp,), coordinates=names)
+    for i in (0, 1):
+        for j in (0, 1):
+            z = np.zeros((5, 1), dtype=int)
+            z[i, 0] = z[2 + j, 0] = 1
+            assert forward(Rational(), model, z)[4, 0] == 2 * i + j

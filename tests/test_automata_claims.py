@@ -10,7 +10,8 @@ from transformer_proofs.verify.runner import run_claim
 from transformer_proofs.verify.spec import Context
 
 
-@pytest.mark.parametrize("cid", ["automata.cyclic_one_layer", "automata.prefix_log_depth"])
+@pytest.mark.parametrize("cid", ["automata.cyclic_one_layer", "automata.prefix_log_depth",
+                                 "automata.solvable_constant_depth"])
 def test_claim_holds_and_falsifiers_caught(cid):
     (claim,) = select(cid)
     res = run_claim(claim, Context(seed=0, effort=0.5))
@@ -33,7 +34,7 @@ def test_layer_counts_figure_data():
     from transformer_proofs.verify.claims.automata.figures import layer_counts
 
     data = layer_counts((2, 8, 9))
-    assert data["prefix"] == [2, 6, 8] and data["cyclic"] == [2, 2, 2]
+    assert data["prefix"] == [2, 6, 8] and data["cyclic"] == [2, 2, 2] and data["solvable"] == [6, 6, 6]
 
 
 def test_ball_mismatch_is_certain():

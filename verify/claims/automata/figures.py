@@ -1,6 +1,7 @@
 """The automata family's figure: layers against the word length T, for the
-recurrence (one step per layer), the prefix-composition transformer and the
-one-layer Z_p transformer — each counted from the constructions themselves."""
+recurrence (one step per layer), the prefix-composition transformer, the S_3
+cascade and the one-layer Z_p transformer — each counted from the
+constructions themselves."""
 
 from __future__ import annotations
 
@@ -13,12 +14,13 @@ LENGTHS = (2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128)
 
 
 def layer_counts(lengths: tuple[int, ...] = LENGTHS) -> dict[str, list[int]]:
-    """Attention + MLP layers of each construction at each T (built, then counted).  The one-layer
-    Z_p transformer has O(p T²) MLP units, so it is built only up to T = 32; beyond, its count is the
-    same two layers by construction (one attention, one MLP)."""
+    """Attention + MLP layers of each construction at each T (built, then counted).  The Z_p and S_3
+    transformers have O(T²) MLP units, so they are built only up to T = 32; beyond, their counts are
+    the same by construction (the layer list does not depend on T)."""
     prefix = [len(A.prefix_transformer(2, T).layers) for T in lengths]
     cyclic = [len(A.cyclic_transformer(2, min(T, 32)).layers) for T in lengths]
-    return {"T": list(lengths), "recurrence": list(lengths), "prefix": prefix, "cyclic": cyclic}
+    solvable = [len(A.dihedral_transformer(min(T, 32), 0).layers) for T in lengths]
+    return {"T": list(lengths), "recurrence": list(lengths), "prefix": prefix, "cyclic": cyclic, "solvable": solvable}
 
 
 def layers_figure(ctx: Context, outdir: Any) -> tuple[str, str] | None:
@@ -33,6 +35,7 @@ def layers_figure(ctx: Context, outdir: Any) -> tuple[str, str] | None:
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.loglog(data["T"], data["recurrence"], "-", color="grey", label="recurrence: T steps (one per layer)")
     ax.semilogx(data["T"], data["prefix"], "o-", label="prefix composition: 2⌈log₂ T⌉ layers (any automaton)")
+    ax.semilogx(data["T"], data["solvable"], "^-.", label="S_3 (solvable) cascade: 2 attention + 4 MLP")
     ax.semilogx(data["T"], data["cyclic"], "s--", label="Z_p / parity: 1 attention + 1 MLP")
     ax.set_xscale("log", base=2)
     ax.set_yscale("log", base=2)
@@ -45,5 +48,6 @@ def layers_figure(ctx: Context, outdir: Any) -> tuple[str, str] | None:
     fig.savefig(Path(outdir) / name, metadata={"Software": None})
     plt.close(fig)
     return name, ("Layers against word length T: the recurrence needs T sequential steps; the prefix-composition "
-                  "transformer (automata.prefix_log_depth) 2⌈log₂ T⌉ layers for any semiautomaton; the Z_p transformer "
-                  "(automata.cyclic_one_layer) two. Counts are read from the built constructions.")
+                  "transformer (automata.prefix_log_depth) 2⌈log₂ T⌉ layers for any semiautomaton; the S_3 cascade "
+                  "(automata.solvable_constant_depth) six and the Z_p transformer (automata.cyclic_one_layer) two, "
+                  "whatever T. Counts are read from the built constructions.")

@@ -3,12 +3,14 @@
 Every word of length T is checked (the outputs at positions t < T are the
 runs on the prefixes, by the causal mask, so every word of each length t <= T
 is covered).  The default bounds keep the family near one second (parity T = 8, Z_3 T = 4;
-S_3 T = 8, gridworld T = 6, flip-flop T = 5); ``--effort``
+S_3 T = 8, gridworld T = 6, flip-flop T = 5; the S_3 cascade: generators
+T = 7, all six elements T = 3); ``--effort``
 raises them: T grows by ⌊log₂ effort⌋ (effort 4: +2, effort 16: +4).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -42,6 +44,22 @@ class PrefixCase:
         return f"{self.automaton.name} (|Q| = {self.automaton.n}, |Σ| = {self.automaton.symbols}), T = {self.T}"
 
 
+@dataclass(frozen=True)
+class DihedralCase:
+    """S_3 with a generating alphabet (or every element), each symbol's permutation as its (a, b)."""
+
+    automaton: Semiautomaton
+    T: int
+
+    @property
+    def name(self) -> str:
+        return self.automaton.name
+
+    def describe(self) -> str:
+        return (f"{self.automaton.name} (|Σ| = {self.automaton.symbols}, start {self.automaton.start}), "
+                f"T = {self.T}")
+
+
 def extra_length(ctx: Context) -> int:
     """Words grow by ⌊log₂ effort⌋ symbols (never below the default bound)."""
     return max(0, int(math.floor(math.log2(ctx.effort)))) if ctx.effort >= 1 else 0
@@ -53,6 +71,15 @@ SYMMETRIC_3 = Semiautomaton(3, ((1, 0, 2), (1, 2, 0)), 0, "S_3 (transposition, 3
 GRIDWORLD_4 = Semiautomaton(4, ((0, 0, 1, 2), (1, 2, 3, 3)), 0, "gridworld on 4 cells (left, right)")
 # The flip-flop: symbols set-0, set-1, read (a memory: the monoid is not a group).
 FLIP_FLOP = Semiautomaton(2, ((0, 0), (1, 1), (0, 1)), 0, "flip-flop (set 0, set 1, read)")
+
+
+# S_3 with every one of its six elements a symbol (in lexicographic order of the image tuples), from state 2.
+SYMMETRIC_3_ALL = Semiautomaton(3, tuple(itertools.permutations(range(3))), 2, "S_3 (all six elements)")
+
+
+def dihedral_cases(ctx: Context) -> list[DihedralCase]:
+    k = extra_length(ctx)
+    return [DihedralCase(SYMMETRIC_3, 7 + k), DihedralCase(SYMMETRIC_3_ALL, 3 + k)]
 
 
 def cyclic_cases(ctx: Context) -> list[CyclicCase]:
