@@ -45,19 +45,11 @@ class PrefixCase:
 
 
 @dataclass(frozen=True)
-class DihedralCase:
-    """S_3 with a generating alphabet (or every element), each symbol's permutation as its (a, b)."""
-
-    automaton: Semiautomaton
-    T: int
-
-    @property
-    def name(self) -> str:
-        return self.automaton.name
+class DihedralCase(PrefixCase):
+    """S_3 with a generating alphabet (or every element); each symbol's permutation becomes its (a, b)."""
 
     def describe(self) -> str:
-        return (f"{self.automaton.name} (|Σ| = {self.automaton.symbols}, start {self.automaton.start}), "
-                f"T = {self.T}")
+        return f"{super().describe()}, start {self.automaton.start}"
 
 
 def extra_length(ctx: Context) -> int:
