@@ -47,3 +47,28 @@ def test_figure_curves():
     c = rms_curves(Context())
     assert len(c["stored_rms"]) == len(c["d"])
     assert all(lo <= m <= hi for lo, m, hi in zip(c["stored_lo"], c["stored_rms"], c["stored_hi"]))
+
+
+def test_sequences_are_informative():
+    from transformer_proofs.verify.claims.memory.instances import draw_sequence, informative
+    from transformer_proofs.verify.draws import DyadicDraw
+
+    assert not informative((1, 1, 1, 1, 1), 2) and informative((0, 1, 0, 0, 0), 2)
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        inst = draw_sequence(DyadicDraw(rng), {"V": 2, "T": 5, "r": 1})
+        assert informative(inst.seq, 2) and len(inst.ws) == 1 and len(inst.ws[0]) == 3 * 2 + 5
+
+
+def test_every_induction_mutant_caught_on_each_informative_draw():
+    """Each mutant changes the counts on every informative sequence (so a falsifier never hinges on the seed)."""
+    from transformer_proofs.constructions.arithmetic import Rational
+    from transformer_proofs.verify.claims.memory import claims as C
+    from transformer_proofs.verify.draws import DyadicDraw
+    from transformer_proofs.verify.relations import EQUAL
+
+    rng = np.random.default_rng(1)
+    for _ in range(5):
+        inst = C.draw_sequence(DyadicDraw(rng), {"V": 3, "T": 7, "r": 1})
+        for m in C.INDUCTION_SPEC.mutants:
+            assert EQUAL.exact(*C.INDUCTION_SPEC.evaluate(Rational(), inst, m)).status == "fails", m.name

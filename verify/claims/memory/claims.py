@@ -175,7 +175,8 @@ def _value_reads_previous(model: Any, inst: SequenceInstance) -> Any:
 def _unnormalised_output(model: Any, inst: SequenceInstance) -> Any:
     emb = embeddings(inst)
     U = np.array(emb.U, dtype=object)
-    U[:, 0] = U[:, 0] * 2
+    k = int(np.argmax([row[-1] for row in alg.bigram_counts(inst.seq, inst.V)]))  # a token counted at the end
+    U[:, k] = U[:, k] * 2
     return _set_layer(model, 1, W_V=M.memory(U, emb.E, [(k, k) for k in range(inst.V)]))
 
 
@@ -198,7 +199,8 @@ INDUCTION_SPEC: ClaimSpec[SequenceInstance] = ClaimSpec(
                _transposed_key_query),
         Mutant("one layer fewer", "the previous-token layer dropped", lambda m, i: m.with_layers(m.layers[1:])),
         Mutant("value memory reads the previous token", "W_O²W_V² = Σ w_U(k) w_1(k)ᵀ", _value_reads_previous),
-        Mutant("dropped normalisation", "the output memory stores 2 w_U(0)", _unnormalised_output),
+        Mutant("dropped normalisation", "the output memory stores 2 w_U(k) for a token k counted at the last position",
+               _unnormalised_output),
         Mutant("no causal mask", "keys after the query are counted",
                lambda m, i: mutants.map_attention(m, lambda a: replace(a, causal=False))),
     ))

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from transformer_proofs.verify.algorithms import memory as alg
 from transformer_proofs.verify.draws import Draw
 
 
@@ -77,9 +78,21 @@ def draw_memory(draw: Draw, sizes: dict[str, int]) -> MemoryInstance:
     return MemoryInstance(_vectors(draw, d, r), _vectors(draw, d, r), n_in, n_out, pairs)
 
 
+def informative(seq: tuple[int, ...], V: int) -> bool:
+    """The last token has been followed by at least two different tokens before: the bigram-copy
+    question is non-trivial there, and a head that ignores the match, the successor or the order
+    gives other counts."""
+    last = [row[-1] for row in alg.bigram_counts(seq, V)]
+    return sum(c > 0 for c in last) >= 2
+
+
 def draw_sequence(draw: Draw, sizes: dict[str, int]) -> SequenceInstance:
-    """Tokens uniform on [V], d = 3V + T + extra dimensions."""
+    """Tokens uniform on [V], d = 3V + T + extra dimensions.  Redraw rule: a sequence that is not
+    :func:`informative` is redrawn (the tokens only; at most 1000 times, then an error)."""
     V, T = sizes["V"], sizes["T"]
     d = 3 * V + T + sizes.get("extra", 0)
-    seq = tuple(int(s) for s in draw.rng.integers(0, V, T))
-    return SequenceInstance(_vectors(draw, d, sizes.get("r", 2)), V, seq)
+    for _ in range(1000):
+        seq = tuple(int(s) for s in draw.rng.integers(0, V, T))
+        if informative(seq, V):
+            return SequenceInstance(_vectors(draw, d, sizes.get("r", 2)), V, seq)
+    raise ValueError(f"no informative sequence of length {T} over {V} tokens in 1000 draws")
