@@ -186,7 +186,7 @@ INDUCTION_SPEC: ClaimSpec[SequenceInstance] = ClaimSpec(
            "mpmath": [{"V": 2, "T": 6, "r": 1}],
            "rational": [{"V": 2, "T": 5, "r": 1}, {"V": 3, "T": 7}],
            "prime-field": [{"V": 2, "T": 5, "r": 1}, {"V": 3, "T": 8}]},
-    counts={"float64": 4, "mpmath": 1, "rational": 2},
+    counts={"float64": 3, "mpmath": 1, "rational": 2},
     degree=lambda s: 52 * s.get("r", 2),  # logits: degree 26 in Q's entries, each of degree 2r / 2r
     modes=("float64", "mpmath", "rational", "prime-field"),
     not_applicable={"symbolic": "the logits are rational functions of degree ~100 in the reflection vectors, beyond "

@@ -34,7 +34,7 @@ from transformer_proofs.verify.spec import Check, CheckResult, Claim, Context, P
 
 DIMENSIONS = (16, 64, 256)
 PAIRS = 32
-DRAWS = 400  # memories per dimension at effort 1
+DRAWS = 300  # memories per dimension at effort 1
 FAMILY_LEVEL = 1e-4  # probability that a true formula is rejected anywhere in one run
 MODE = "empirical"
 
