@@ -123,7 +123,8 @@ def _falsifiers(cases: Callable, build: Callable, table: tuple, arithmetic: Call
 
 
 register(Claim(
-    id="automata.cyclic_one_layer", paper=LIU, kind="identity",
+    id="automata.cyclic_one_layer", paper=replace(LIU, where="Z_p / parity in one layer (recalled)"),
+    kind="identity",
     statement=("The cyclic group Z_p (parity for p = 2) is simulated at every length t <= T by one attention layer "
                "and one ReLU MLP: uniform causal attention gives the prefix mean (1/t) Σ_{i<=t} a(σ_i), and the MLP "
                "reads out e_{q_t}, q_t = Σ_{i<=t} a(σ_i) mod p, exactly."),
@@ -243,7 +244,8 @@ def _prefix_widths(case: PrefixCase) -> str:
 
 
 register(Claim(
-    id="automata.prefix_log_depth", paper=LIU, kind="identity",
+    id="automata.prefix_log_depth", paper=replace(LIU, where="O(log T)-depth simulators for all automata (abstract)"),
+    kind="identity",
     statement=("Every semiautomaton (Q, Σ, δ) is simulated at length T by ⌈log₂ T⌉ levels of one hard-attention "
                "head and one ReLU MLP (parallel prefix composition of the transition maps as one-hot matrices): "
                "the output at every position t <= T is e_{q_t}, exactly — O(log T) depth against the T steps of "
@@ -252,7 +254,7 @@ register(Claim(
                                                       arithmetic=Integers)},
     falsifiers=_falsifiers(prefix_cases, build_prefix, PREFIX_MUTANTS, Integers), figure=layers_figure,
     provenance=Provenance(
-        "printed", "Abstract (the O(log T)-depth simulators for all automata; Theorem 1's statement)",
+        "printed", "Abstract (the O(log T)-depth simulators for all automata)",
         quote=ABSTRACT, read_in="the abstract (OpenReview De4FYqjFueZ / arXiv); the theorem's text could not be "
                                 "retrieved here, so its width bounds are not compared",
         note="the depth statement is the paper's; the weights (one-hot positions, a BOS identity, hard attention by "
@@ -333,7 +335,9 @@ def _dihedral_widths(case: DihedralCase) -> str:
 
 
 register(Claim(
-    id="automata.solvable_constant_depth", paper=LIU, kind="identity",
+    id="automata.solvable_constant_depth",
+    paper=replace(LIU, where="O(1)-depth simulators for solvable groups (abstract); S_3 = Z_3 ⋊ Z_2"),
+    kind="identity",
     statement=("The symmetric group S_3 acting on three points (solvable: Z_3 ⋊ Z_2) is simulated at every length "
                "t <= T by two attention layers and four ReLU MLPs, a depth independent of T: a Z_2 counter of the "
                "flips B_t, each rotation twisted by its prefix parity, a Z_3 counter of the twisted rotations A_t, "
@@ -342,8 +346,7 @@ register(Claim(
                                                       describe_model=_dihedral_widths)},
     falsifiers=_falsifiers(dihedral_cases, build_dihedral, DIHEDRAL_MUTANTS),
     provenance=Provenance(
-        "printed", "Abstract (O(1)-depth simulators for all automata whose associated groups are solvable; the "
-                   "Krohn–Rhodes route of the paper's constant-depth theorem)",
+        "printed", "Abstract (O(1)-depth simulators for all automata whose associated groups are solvable)",
         quote=ABSTRACT, read_in="the abstract; the theorem's text could not be retrieved here",
         note="the constant-depth statement is the paper's; this cascade for S_3 (a Z_2 counter, a twist, a Z_3 "
              "counter, a read-out, each counter the one-layer Z_p construction) and its weights are ours; widths "
