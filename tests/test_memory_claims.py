@@ -24,9 +24,19 @@ def test_sample_errors_shapes_and_scale():
     assert 0.02 < stored.mean() < 0.2  # formula: 0.0669
 
 
-def test_bonferroni_z():
+def test_bonferroni_quantiles():
     assert 4.2 < E.bonferroni_z(6) < 4.4
     assert E.bonferroni_z(1, 0.05) == pytest.approx(1.959963984540054)
+    assert E.student_t_quantile(0.025, 10) == pytest.approx(2.228138851986, abs=1e-9)  # the t table
+    assert E.student_t_quantile(0.025, 10**7) == pytest.approx(1.959964, abs=1e-5)
+    assert E.bonferroni_t(6, 19) > E.bonferroni_t(6, 159) > E.bonferroni_z(6)
+
+
+def test_batch_means():
+    x = np.arange(32, dtype=float)
+    assert (E.batch_means(x, 15) == np.array([7.0, 22.0])).all()
+    with pytest.raises(ValueError, match="fewer than two batches"):
+        E.batch_means(x[:20], 15)
 
 
 def test_intervals_shrink_with_effort():
