@@ -180,8 +180,17 @@ class Arithmetic:
         raise ArithmeticDomainError(f"ReLU has no meaning in {self.name}: it needs an ordered field")
 
     def apply_mask(self, a: Array, mask: np.ndarray) -> Array:
-        """a · mask for a 0/1 integer mask: exact in every number system."""
-        return a * self.array(mask)
+        """a · mask for a 0/1 integer mask: exact in every number system.
+
+        Applied structurally: the entries where the mask is 0 are set to this
+        system's zero (x · 0 = 0 and x · 1 = x exactly), without converting the
+        N × N mask into the number system."""
+        keep = np.asarray(mask) != 0
+        a = np.asarray(a, dtype=object)
+        shape = np.broadcast_shapes(a.shape, keep.shape)
+        out = np.array(np.broadcast_to(a, shape), dtype=object)  # a copy, as a · mask was
+        out[np.broadcast_to(~keep, shape)] = self.const(0)
+        return out
 
     def working_precision(self) -> AbstractContextManager[Any]:
         """Entered around a whole computation (the engine's forward pass, a
@@ -345,6 +354,23 @@ class ErrArray:
         return ErrArray(v, err * (1 + 4 * UNIT_ROUNDOFF_64))
 
 
+def _is_exact_double(x: Any, f: float) -> bool:
+    """Is the double ``f = float(x)`` exactly the number ``x``?  Decided without
+    building Fractions for the common cases: doubles themselves, integers
+    below 2^53, and Fractions whose denominator is a power of two below 2^1000
+    with a numerator below 2^53 (dyadic draws and weights)."""
+    t = type(x)
+    if t is float:
+        return True
+    if t is int:
+        return -(2**53) <= x <= 2**53
+    if t is Fraction:
+        q = x.denominator
+        if q & (q - 1) == 0 and q.bit_length() <= 1000 and -(2**53) <= x.numerator <= 2**53:
+            return True
+    return Fraction(f) == _as_fraction(x)
+
+
 class Float64Bounded(Arithmetic):
     """float64 values carried with a rigorous-in-spirit running error bound.
 
@@ -366,14 +392,14 @@ class Float64Bounded(Arithmetic):
         if a.dtype == object:
             # entries that are not exactly representable start with half an ulp
             f = a.astype(float)
-            exact = np.array([0.0 if Fraction(float(fv)) == _as_fraction(v) else UNIT_ROUNDOFF_64 * abs(fv)
-                              for fv, v in zip(f.ravel(), a.ravel())]).reshape(a.shape)
+            exact = np.array([0.0 if _is_exact_double(v, fv) else UNIT_ROUNDOFF_64 * abs(fv)
+                              for fv, v in zip(f.ravel().tolist(), a.ravel())]).reshape(a.shape)
             a = f
         return ErrArray(np.asarray(a, dtype=np.float64), exact)
 
     def const(self, x: Any) -> ErrArray:
         f = float(x)
-        e = 0.0 if Fraction(f) == _as_fraction(x) else UNIT_ROUNDOFF_64 * abs(f)
+        e = 0.0 if _is_exact_double(x, f) else UNIT_ROUNDOFF_64 * abs(f)
         return ErrArray(np.asarray(f), np.asarray(e))
 
     def zeros(self, shape: tuple[int, ...]) -> ErrArray:
@@ -508,8 +534,13 @@ class Rational(Arithmetic):
     evidence = "exact"
 
     def scalar(self, x: Any) -> flint.fmpq:
-        if isinstance(x, flint.fmpq):
+        t = type(x)
+        if t is flint.fmpq:
             return x
+        if t is Fraction:  # the common case (exact weights, dyadic draws): no detour
+            return flint.fmpq(x.numerator, x.denominator)
+        if t is int:
+            return flint.fmpq(x)
         f = exact_fraction(x, self.name)
         return flint.fmpq(f.numerator, f.denominator)
 
@@ -548,8 +579,11 @@ class PrimeField(Arithmetic):
         self.name = "GF(2^61-1)" if p == MERSENNE_61 else f"GF({p})"
 
     def scalar(self, x: Any) -> flint.nmod:
-        if isinstance(x, flint.nmod):
+        t = type(x)
+        if t is flint.nmod:
             return x
+        if t is int or (t is Fraction and x.denominator == 1):  # uniform draws, integer weights
+            return flint.nmod(int(x), self.p)
         f = exact_fraction(x, self.name)
         if f.denominator % self.p == 0:
             raise ArithmeticDomainError(f"{f} has a denominator divisible by p = {self.p}")
@@ -689,8 +723,19 @@ class Ball(Arithmetic):
     def scalar(self, x: Any) -> flint.arb:
         if isinstance(x, flint.arb):
             return x
+        return self._with_prec(lambda: self._scalar_at_prec(x))
+
+    def _scalar_at_prec(self, x: Any) -> flint.arb:
+        if isinstance(x, flint.arb):
+            return x
         f = exact_fraction(x, self.name)
-        return self._with_prec(lambda: flint.arb(f.numerator) / f.denominator)
+        return flint.arb(f.numerator) / f.denominator
+
+    def array(self, x: Any) -> np.ndarray:
+        # one precision context for the whole array, not one per entry
+        a = np.asarray(x, dtype=object)
+        with arb_precision(self.prec):
+            return _object_array((self._scalar_at_prec(v) for v in a.ravel()), a.shape)
 
     def matmul(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return self._with_prec(lambda: _flint_matmul(a, b, flint.arb_mat))
