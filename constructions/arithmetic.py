@@ -35,6 +35,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 import flint
 import mpmath
 import numpy as np
+from transformer_proofs.constructions.rational_functions import RationalFunction, polynomial_context
 
 Scalar = Any
 Array = Any
@@ -608,37 +609,12 @@ class PrimeField(Arithmetic):
 # ---------------------------------------------------------------------------
 
 
-def _sparse_polynomial_ring(field: Any) -> Any:
-    """The polynomial ring Q[symbols] of ``field`` whose elements stay sparse
-    polynomials under + - * and division by a constant, and become the
-    field's rational functions only when divided by a non-constant polynomial.
-
-    Polynomial identities (linear and ReLU attention, GD, Newton) then never
-    pay for the gcd that canonical rational functions compute at every
-    operation (over Q, even against a constant denominator)."""
-    from sympy.polys.rings import PolyElement, PolyRing
-
-    class SparsePolynomial(PolyElement):
-        def __truediv__(self, other: Any) -> Any:
-            if isinstance(other, PolyElement) and other.ring == self.ring and not other.is_ground:
-                return field(self) / field(other)
-            return super().__truediv__(other)
-
-        def __rtruediv__(self, other: Any) -> Any:
-            return field(other) / field(self)
-
-    ring = PolyRing(field.symbols, field.domain, field.order)  # equal to field.ring: the two mix
-    ring.dtype = SparsePolynomial(ring, ()).new  # every element this ring makes is a SparsePolynomial
-    ring.gens = ring._gens()
-    return ring
-
-
 class Symbolic(Arithmetic):
-    """Polynomials and rational functions over Q in named symbols: sparse
-    polynomials (sympy's ``PolyRing``, a dict of monomials) as long as
-    nothing is divided by a non-constant polynomial, then sympy's FracField,
-    whose elements are kept in canonical form.  Either way equality *is*
-    symbolic identity.
+    """Rational functions over Q in named symbols, on python-flint's sparse
+    multivariate polynomials (:class:`~transformer_proofs.constructions.rational_functions.RationalFunction`):
+    a polynomial stays a polynomial (no gcd), a quotient is kept reduced.
+    Equality *is* symbolic identity.  sympy is not needed (``K``, the
+    equivalent sympy field, is built only when asked for).
 
     ReLU is defined only on a sign cell: given ``point`` (exact rational values
     of the symbols), relu(e) is e where e(point) > 0 and 0 where e(point) < 0;
@@ -648,23 +624,23 @@ class Symbolic(Arithmetic):
     evidence = "symbolic"
 
     def __init__(self, names: Sequence[str], point: dict[str, Fraction] | None = None) -> None:
-        from sympy import QQ
-        from sympy.polys.fields import field as frac_field
-
         if len(set(names)) != len(names):
             raise ValueError("symbol names must be distinct")
         self.names = list(names)
-        self.K, *_ = frac_field(",".join(self.names) if self.names else "_unused", QQ)
-        self.R = _sparse_polynomial_ring(self.K)
-        self.gens = dict(zip(self.names, self.R.gens))
+        self.ctx = polynomial_context(self.names)
+        self.gens = {n: RationalFunction(g) for n, g in zip(self.names, self.ctx.gens())}
+        self._zero = RationalFunction(self.ctx.constant(0))
         self.point = point
         self.used_cells = False  # set when a ReLU was resolved on the sign cell of ``point``
         self.name = f"sympy QQ({len(self.names)} symbols)"
 
-    def _owns(self, x: Any) -> bool:
-        """Is ``x`` already a value of this system (a polynomial of R or a rational function of K)?"""
-        ring = getattr(x, "ring", None)
-        return getattr(x, "field", None) is self.K or (ring is not None and ring == self.R)
+    @property
+    def K(self) -> Any:
+        """The same rational functions as a sympy field (for callers that want sympy)."""
+        from sympy import QQ
+        from sympy.polys.fields import field as frac_field
+
+        return frac_field(",".join(self.names) if self.names else "_unused", QQ)[0]
 
     def symbol(self, name: str) -> Any:
         return self.gens[name]
@@ -678,7 +654,7 @@ class Symbolic(Arithmetic):
         return [f"{prefix}_{'_'.join(map(str, idx))}" for idx in np.ndindex(*shape)]
 
     def scalar(self, x: Any) -> Any:
-        if self._owns(x):
+        if isinstance(x, RationalFunction):
             return x
         if isinstance(x, Sym):
             if x.op is None:
@@ -687,20 +663,13 @@ class Symbolic(Arithmetic):
                 return self.gens[x.name]
             a, b = (self.scalar(v) for v in x.args)
             return {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b, "/": lambda: a / b}[x.op]()
-        from sympy import QQ
-
         f = exact_fraction(x, "symbolic")
-        return self.R.ground_new(QQ(f.numerator, f.denominator))
+        return RationalFunction(self.ctx.constant(flint.fmpq(f.numerator, f.denominator)))
 
     def _value_at_point(self, e: Any) -> Fraction:
         if self.point is None:
             raise ArithmeticDomainError("ReLU of a symbolic expression needs a sign cell: give Symbolic(point=...)")
-        args = [self.point[n] for n in self.names]
-        if not hasattr(e, "numer"):  # a polynomial
-            v = e(*args) if self.names else e.coeff(1)
-            return Fraction(int(v.numerator), int(v.denominator))
-        num, den = e.numer(*args) if self.names else e.numer, e.denom(*args) if self.names else e.denom
-        return Fraction(int(num.numerator), int(num.denominator)) / Fraction(int(den.numerator), int(den.denominator))
+        return self.scalar(e)(*[self.point[n] for n in self.names])
 
     def relu(self, a: np.ndarray) -> np.ndarray:
         out = []
@@ -709,7 +678,7 @@ class Symbolic(Arithmetic):
             if v == 0 and e != 0:
                 raise ArithmeticDomainError("the sample point lies on a ReLU cell boundary")
             self.used_cells = True
-            out.append(e if v > 0 else self.R.zero)
+            out.append(e if v > 0 else self._zero)
         return _object_array(out, a.shape)
 
     def to_float(self, a: np.ndarray) -> np.ndarray:

@@ -232,7 +232,10 @@ def linear_head_associated(ar: Arithmetic, layer: Attention, head: Head, Z: Any)
     system; float64 rounds in this order and the running error bound of
     Float64Bounded follows it, since it is propagated operation by operation)."""
     keys = np.flatnonzero(np.asarray(layer.key_mask))
-    Z_M = Z[..., keys]  # (.., D, n_k): the tokens that serve as keys
+    if keys[-1] - keys[0] + 1 == len(keys):  # a run of tokens (the context): a view, not a copy
+        Z_M = Z[..., int(keys[0]):int(keys[-1]) + 1]  # (.., D, n_k): the tokens that serve as keys
+    else:
+        Z_M = Z[..., keys]
     V_M = ar.matmul(ar.array(head.W_V), Z_M)  # (.., d_value, n_k)
     K_M = ar.matmul(ar.array(head.W_K), Z_M)  # (.., d_head, n_k)
     VK = ar.matmul(V_M, ar.T(K_M))  # (.., d_value, d_head): Σ_i v_i k_iᵀ

@@ -242,6 +242,10 @@ def check_prime_field(spec: ClaimSpec, ctx: Context, mutant: Mutant | None = Non
 
 
 def _total_degree(p: Any) -> int:
+    if p is None:
+        return 0
+    if hasattr(p, "total_degree") and hasattr(p, "is_zero"):  # flint's fmpq_mpoly
+        return 0 if p.is_zero() else int(p.total_degree())
     monoms = p.monoms() if hasattr(p, "monoms") else []
     return max((sum(m) for m in monoms), default=0)
 
