@@ -493,7 +493,33 @@ class Multiprecision(Arithmetic):
         return self.ctx.mpf(x if not isinstance(x, np.generic) else x.item())
 
     def matmul(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return np.matmul(a, b)
+        """Each entry of a 2-D product is the exact dot product (in integers,
+        through flint's fmpz_mat) rounded once to the working precision: at
+        least as accurate as the k roundings of a term-by-term sum, so within
+        the same γ_k bound.  Batched products go term by term."""
+        a, b = np.asarray(a, dtype=object), np.asarray(b, dtype=object)
+        if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0] or a.shape[1] == 0:
+            return np.matmul(a, b)
+        ia, ea = self._scaled_integers(a)
+        ib, eb = self._scaled_integers(b)
+        if ia is None or ib is None:  # an infinity or a NaN: mpmath's own arithmetic says what it means
+            return np.matmul(a, b)
+        (m, k), n = a.shape, b.shape[1]
+        prod = flint.fmpz_mat(m, k, ia) * flint.fmpz_mat(k, n, ib)
+        mpf, ldexp, e = self.ctx.mpf, self.ctx.ldexp, ea + eb
+        return _object_array((ldexp(mpf(int(v)), e) for v in prod.entries()), (m, n))
+
+    def _scaled_integers(self, a: np.ndarray) -> tuple[list[int] | None, int]:
+        """Integers c_i and one exponent e with a_i = c_i 2^e exactly (None for a non-finite entry)."""
+        parts = []
+        for v in a.ravel():
+            x = v if isinstance(v, self.ctx.mpf) else self.scalar(v)
+            sign, man, exp, bc = x._mpf_
+            if not man and bc:  # inf or nan
+                return None, 0
+            parts.append((-man if sign else man, exp))
+        e = min((exp for man, exp in parts if man), default=0)
+        return [man << (exp - e) if man else 0 for man, exp in parts], e
 
     def exp(self, a: np.ndarray) -> np.ndarray:
         return _object_array((self.ctx.exp(v) for v in a.ravel()), a.shape)
@@ -732,8 +758,13 @@ class Ball(Arithmetic):
         return self._with_prec(lambda: self._scalar_at_prec(x))
 
     def _scalar_at_prec(self, x: Any) -> flint.arb:
-        if isinstance(x, flint.arb):
+        t = type(x)
+        if t is flint.arb:
             return x
+        if t is Fraction:  # one rounding, as arb(p) / q: the ball of p/q at the working precision
+            return flint.arb(flint.fmpq(x.numerator, x.denominator))
+        if t is int:
+            return flint.arb(x)
         f = exact_fraction(x, self.name)
         return flint.arb(f.numerator) / f.denominator
 
