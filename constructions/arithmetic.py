@@ -174,6 +174,19 @@ class Arithmetic:
     def sum(self, a: Array, axis: int) -> Array:
         return a.sum(axis=axis)
 
+    def linear_attention(self, W_V: Any, W_K: Any, W_Q: Any, W_O: Any, Z_M: Array, Z: Array) -> Array:
+        """W_O (W_V Z_M)(W_K Z_M)ᵀ (W_Q Z): one linear head, associated (the
+        engine's :func:`~transformer_proofs.constructions.engine.linear_head_associated`).
+        Weights are plain numbers (converted here), Z_M and Z states of this
+        system; W_O None is the identity.  Systems on flint matrices compute
+        it without leaving them."""
+        V_M = self.matmul(self.array(W_V), Z_M)  # (.., d_value, n_k)
+        K_M = self.matmul(self.array(W_K), Z_M)  # (.., d_head, n_k)
+        VK = self.matmul(V_M, self.T(K_M))  # (.., d_value, d_head): Σ_i v_i k_iᵀ
+        if W_O is not None:
+            VK = self.matmul(self.array(W_O), VK)  # (.., d_out, d_head)
+        return self.matmul(VK, self.matmul(self.array(W_Q), Z))  # (.., d_out, N)
+
     def exp(self, a: Array) -> Array:
         raise ArithmeticDomainError(f"exp has no meaning in {self.name}: its values are not closed under exp")
 
@@ -424,15 +437,13 @@ class Float64Bounded(Arithmetic):
         k = a.val.shape[-1]
         val = np.matmul(a.val, b.val)
         abs_a, abs_b = np.abs(a.val), np.abs(b.val)
-        bound = gamma(k) * np.matmul(abs_a, abs_b)  # rounding of this product
         a_exact, b_exact = not a.err.any(), not b.err.any()  # exact weights are common: skip zero terms
-        if not b_exact:
-            bound = bound + np.matmul(abs_a, b.err)
+        # γ_k|a||b| (this product's rounding) + |a|e_b + e_a|b| + e_a e_b, grouped into two products:
+        # |a| (γ_k|b| + e_b) + e_a (|b| + e_b); the factor below covers the rounding of the bound itself.
+        bound = np.matmul(abs_a, gamma(k) * abs_b if b_exact else gamma(k) * abs_b + b.err)
         if not a_exact:
-            bound = bound + np.matmul(a.err, abs_b)
-        if not (a_exact or b_exact):
-            bound = bound + np.matmul(a.err, b.err)
-        return ErrArray(val, bound * (1 + 4 * UNIT_ROUNDOFF_64 * (k + 2)))
+            bound = bound + np.matmul(a.err, abs_b if b_exact else abs_b + b.err)
+        return ErrArray(val, bound * (1 + 4 * UNIT_ROUNDOFF_64 * (k + 3)))
 
     def sum(self, a: ErrArray, axis: int) -> ErrArray:
         return a.sum(axis)
@@ -554,7 +565,30 @@ def _flint_matmul(a: np.ndarray, b: np.ndarray, mat: Callable[..., Any], extra: 
     return _object_array(prod.entries(), (m, n))
 
 
-class Rational(Arithmetic):
+class _FlintMatrices(Arithmetic):
+    """A number system whose products run in one of flint's matrix types:
+    a chain of products (a linear head) stays in flint matrices, with one
+    conversion of each input and of the output."""
+
+    def _to_mat(self, a: np.ndarray) -> Any:
+        raise NotImplementedError
+
+    def linear_attention(self, W_V: Any, W_K: Any, W_Q: Any, W_O: Any, Z_M: Array, Z: Array) -> Array:
+        if np.ndim(Z) != 2 or np.ndim(Z_M) != 2 or 0 in np.shape(Z_M):
+            return super().linear_attention(W_V, W_K, W_Q, W_O, Z_M, Z)
+        with self.working_precision():
+            def weight(w: Any) -> Any:
+                return self._to_mat(self.array(w))
+
+            ZM = self._to_mat(np.asarray(Z_M, dtype=object))
+            VK = (weight(W_V) * ZM) * (weight(W_K) * ZM).transpose()
+            if W_O is not None:
+                VK = weight(W_O) * VK
+            out = VK * (weight(W_Q) * self._to_mat(np.asarray(Z, dtype=object)))
+            return _object_array(out.entries(), (out.nrows(), out.ncols()))
+
+
+class Rational(_FlintMatrices):
     """Exact rational arithmetic (flint.fmpq; products through fmpq_mat)."""
 
     name = "rational"
@@ -574,6 +608,9 @@ class Rational(Arithmetic):
     def matmul(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return _flint_matmul(a, b, flint.fmpq_mat)
 
+    def _to_mat(self, a: np.ndarray) -> Any:
+        return flint.fmpq_mat(a.shape[0], a.shape[1], list(a.ravel()))
+
     def relu(self, a: np.ndarray) -> np.ndarray:
         zero = flint.fmpq(0)
         return _object_array((v if v > 0 else zero for v in a.ravel()), a.shape)
@@ -589,7 +626,7 @@ class Rational(Arithmetic):
 # ---------------------------------------------------------------------------
 
 
-class PrimeField(Arithmetic):
+class PrimeField(_FlintMatrices):
     """GF(p) with p = 2^61 - 1 (flint.nmod, products through nmod_mat).
 
     Evaluating both sides of a polynomial identity of total degree D at a
@@ -623,6 +660,9 @@ class PrimeField(Arithmetic):
 
     def matmul(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return _flint_matmul(a, b, flint.nmod_mat, (self.p,))
+
+    def _to_mat(self, a: np.ndarray) -> Any:
+        return flint.nmod_mat(a.shape[0], a.shape[1], list(a.ravel()), self.p)
 
     def schwartz_zippel(self, degree: int, points: int = 1) -> float:
         """Upper bound on the probability that a false identity of total
@@ -731,7 +771,7 @@ def arb_precision(bits: int) -> Iterator[None]:
         flint.ctx.prec = old
 
 
-class Ball(Arithmetic):
+class Ball(_FlintMatrices):
     """Arb ball arithmetic (python-flint) at ``prec`` bits: every result is a
     ball that certainly contains the exact real value.  Comparisons of balls
     mean "certainly".  flint's working precision is global: the methods here
@@ -776,6 +816,9 @@ class Ball(Arithmetic):
 
     def matmul(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return self._with_prec(lambda: _flint_matmul(a, b, flint.arb_mat))
+
+    def _to_mat(self, a: np.ndarray) -> Any:
+        return flint.arb_mat(a.shape[0], a.shape[1], list(a.ravel()))
 
     def exp(self, a: np.ndarray) -> np.ndarray:
         return self._with_prec(lambda: _object_array((v.exp() for v in a.ravel()), a.shape))

@@ -236,13 +236,7 @@ def linear_head_associated(ar: Arithmetic, layer: Attention, head: Head, Z: Any)
         Z_M = Z[..., int(keys[0]):int(keys[-1]) + 1]  # (.., D, n_k): the tokens that serve as keys
     else:
         Z_M = Z[..., keys]
-    V_M = ar.matmul(ar.array(head.W_V), Z_M)  # (.., d_value, n_k)
-    K_M = ar.matmul(ar.array(head.W_K), Z_M)  # (.., d_head, n_k)
-    VK = ar.matmul(V_M, ar.T(K_M))  # (.., d_value, d_head): Σ_i v_i k_iᵀ
-    if head.W_O is not None:
-        VK = ar.matmul(ar.array(head.W_O), VK)  # (.., d_out, d_head)
-    Q = ar.matmul(ar.array(head.W_Q), Z)  # (.., d_head, N)
-    return ar.matmul(VK, Q)  # (.., d_out, N)
+    return ar.linear_attention(head.W_V, head.W_K, head.W_Q, head.W_O, Z_M, Z)  # (.., d_out, N)
 
 
 def apply_attention(ar: Arithmetic, layer: Attention, Z: Any) -> Any:
