@@ -71,25 +71,31 @@ def _float_model_and_prompt(d: int, n: int, L: int, seed: int = 0) -> tuple[Any,
     return model, Z
 
 
-def plain_nmod_gd(model: Any, Z0: Any, p: int = MERSENNE_61) -> Any:
-    """The same L layers directly in nmod_mat: Z += scale · W_O (V_M K_Mᵀ) Q."""
+def _nmod_weights(model: Any, p: int = MERSENNE_61) -> list[tuple[Any, ...]]:
+    """Each layer's (W_Q, W_K, W_V, W_O, key mask, scale) as nmod_mat, converted once."""
+
+    def mat(w: Any) -> Any:
+        w = np.asarray(w, dtype=object)
+        return flint.nmod_mat(w.shape[0], w.shape[1],
+                              [int(flint.nmod(int(Fraction(v).numerator), p) / int(Fraction(v).denominator))
+                               for v in w.ravel()], p)
+
+    out = []
+    for layer in model.layers:
+        h = layer.heads[0]
+        scale = flint.nmod(int(layer.scale.numerator), p) / int(layer.scale.denominator)
+        out.append((mat(h.W_Q), mat(h.W_K), mat(h.W_V), mat(h.W_O), list(np.asarray(layer.key_mask)), scale))
+    return out
+
+
+def plain_nmod_gd(weights: list[tuple[Any, ...]], Z0: Any, p: int = MERSENNE_61) -> Any:
+    """The same L layers directly in nmod_mat: Z += scale · W_O (V_M K_Mᵀ) Q,
+    the key mask applied by zeroing the columns of the other tokens."""
     D, N = len(Z0), len(Z0[0])
     Z = flint.nmod_mat(D, N, [int(v) for row in Z0 for v in row], p)
-    for layer in model.layers:
-        keep = list(np.asarray(layer.key_mask))
-        h = layer.heads[0]
-
-        def mat(w: Any) -> Any:
-            w = np.asarray(w, dtype=object)
-            return flint.nmod_mat(w.shape[0], w.shape[1],
-                                  [int(flint.nmod(int(v.numerator), p) / int(v.denominator))
-                                   if isinstance(v, Fraction) else int(v) % p for v in w.ravel()], p)
-
-        entries = Z.entries()
-        Z_M = flint.nmod_mat(D, N, [v if keep[k % N] else 0 for k, v in enumerate(entries)], p)
-        VK = (mat(h.W_V) * Z_M) * (mat(h.W_K) * Z_M).transpose()
-        out = (mat(h.W_O) * VK) * (mat(h.W_Q) * Z)
-        Z = Z + out * flint.nmod(1, p) / int(layer.scale.denominator) * int(layer.scale.numerator)
+    for W_Q, W_K, W_V, W_O, keep, scale in weights:
+        Z_M = flint.nmod_mat(D, N, [v if keep[k % N] else 0 for k, v in enumerate(Z.entries())], p)
+        Z = Z + ((W_O * ((W_V * Z_M) * (W_K * Z_M).transpose())) * (W_Q * Z)) * scale
     return Z
 
 
@@ -111,7 +117,8 @@ def gd_exact_row(d: int, n: int, L: int, repeats: int) -> list[Any]:
         return Z
 
     t_exact, t_float = side_by_side(lambda: forward(field, model, Zp), lambda: forward(f64, fmodel, Zf), repeats)
-    t_plain, t_assoc = side_by_side(lambda: plain_nmod_gd(model, Z0), direct_assoc, repeats)
+    weights = _nmod_weights(model)
+    t_plain, t_assoc = side_by_side(lambda: plain_nmod_gd(weights, Z0), direct_assoc, repeats)
     return [f"gd.multi_layer GF(p) d={d} n={n} L={L}", f"{t_exact * 1e3:.1f} ms",
             f"{t_exact / t_float:.1f}x float64 engine", f"{t_exact / t_assoc:.1f}x assoc. numpy",
             f"{t_exact / t_plain:.1f}x plain nmod_mat"]
@@ -149,6 +156,36 @@ def float_rows(B: int, d: int, n: int, repeats: int) -> list[list[Any]]:
 
 
 # ---------------------------------------------------------------------------
+# 3: Newton in GF(p)
+# ---------------------------------------------------------------------------
+
+
+def newton_row(d: int, n: int, k: int, repeats: int) -> list[Any]:
+    """The whole Newton transformer (ReLU pairs linearised, as the prime-field
+    check runs it) on one prompt, against plain nmod_mat Newton–Schulz
+    (S = XᵀX, M_0 = αS, M_{j+1} = 2M_j - M_j S M_j) of the same size."""
+    from transformer_proofs.constructions.newton import linearise_relu_pairs, newton_prompt, newton_transformer
+
+    field, p, rng = PrimeField(), MERSENNE_61, np.random.default_rng(0)
+    X, y, x_q = field.random(rng, (n, d)), field.random(rng, (n,)), field.random(rng, (d,))
+    alpha = Fraction(int(rng.integers(1, p)))
+    model = linearise_relu_pairs(newton_transformer(d, n, k, alpha))
+    Z = field.array(newton_prompt(X, y, x_q))
+    Xm = flint.nmod_mat(n, d, [int(v) for v in X.ravel()], p)
+
+    def plain() -> Any:
+        S = Xm.transpose() * Xm
+        M = S * int(alpha)
+        for _ in range(k):
+            M = M * 2 - M * S * M
+        return M
+
+    t_model, t_plain = side_by_side(lambda: forward(field, model, Z), plain, repeats)
+    return [f"newton GF(p) d={d} n={n} k={k}", f"{t_model * 1e3:.1f} ms",
+            f"{t_model / t_plain:.1f}x plain nmod_mat Newton-Schulz", "", ""]
+
+
+# ---------------------------------------------------------------------------
 # 5: symbolic
 # ---------------------------------------------------------------------------
 
@@ -170,7 +207,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="the smallest grid")
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--only", default="gd,float,symbolic", help="comma-separated: gd, float, symbolic, newton")
+    ap.add_argument("--only", default="gd,newton,float,symbolic", help="comma-separated: gd, newton, float, symbolic")
     args = ap.parse_args()
     only = set(args.only.split(","))
     grid = [(4, 8, 3), (16, 64, 10)] if args.quick else [(4, 8, 3), (16, 64, 10), (16, 256, 10), (16, 1024, 10)]
@@ -182,9 +219,8 @@ def main() -> None:
     if "symbolic" in only:
         rows += symbolic_rows([(2, 2, 2), (4, 8, 3)] if args.quick else [(2, 2, 2), (4, 8, 3), (4, 8, 4)])
     if "newton" in only:
-        from bench_newton_ratio import newton_rows  # noqa: PLC0415
-
-        rows += newton_rows(args.repeats)
+        rows += [newton_row(d, n, k, args.repeats) for d, n, k in
+                 ([(4, 16, 3), (16, 64, 10)] if args.quick else [(4, 16, 3), (16, 64, 10), (32, 256, 10)])]
     width = max(len(r[0]) for r in rows)
     for r in rows:
         print(f"{r[0]:{width}}  {r[1]:>10}  " + "  ".join(x for x in r[2:] if x))

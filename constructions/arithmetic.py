@@ -27,6 +27,7 @@ irrational).
 from __future__ import annotations
 
 import math
+import weakref
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from fractions import Fraction
@@ -573,13 +574,26 @@ class _FlintMatrices(Arithmetic):
     def _to_mat(self, a: np.ndarray) -> Any:
         raise NotImplementedError
 
+    def weight_matrix(self, w: Any) -> Any:
+        """``w`` (a weight: plain numbers) as a flint matrix of this system,
+        converted once per weight array and remembered while the array lives
+        (weights are not changed in place: a mutant is a new array)."""
+        cache = self.__dict__.setdefault("_weights", {})
+        hit = cache.get(id(w))
+        if hit is not None and hit[0]() is w:
+            return hit[1]
+        mat = self._to_mat(self.array(w))
+        try:
+            cache[id(w)] = (weakref.ref(w, lambda _, key=id(w): cache.pop(key, None)), mat)
+        except TypeError:  # not weak-referenceable (a list): not remembered
+            pass
+        return mat
+
     def linear_attention(self, W_V: Any, W_K: Any, W_Q: Any, W_O: Any, Z_M: Array, Z: Array) -> Array:
         if np.ndim(Z) != 2 or np.ndim(Z_M) != 2 or 0 in np.shape(Z_M):
             return super().linear_attention(W_V, W_K, W_Q, W_O, Z_M, Z)
         with self.working_precision():
-            def weight(w: Any) -> Any:
-                return self._to_mat(self.array(w))
-
+            weight = self.weight_matrix
             ZM = self._to_mat(np.asarray(Z_M, dtype=object))
             VK = (weight(W_V) * ZM) * (weight(W_K) * ZM).transpose()
             if W_O is not None:
