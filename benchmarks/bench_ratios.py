@@ -149,10 +149,31 @@ def float_rows(B: int, d: int, n: int, repeats: int) -> list[list[Any]]:
 
     t_engine, t_direct = side_by_side(lambda: forward(F, model, Z), direct, repeats)
     t_bound, t_plain = side_by_side(lambda: forward(FB, model, Z), lambda: forward(F, model, Z), repeats)
-    return [[f"engine float64 forward, batch {B}, d={d} n={n}", f"{t_engine * 1e3:.1f} ms",
+    rows = check_rate_rows(d, n)
+    return rows + [[f"engine float64 forward, batch {B}, d={d} n={n}", f"{t_engine * 1e3:.1f} ms",
              f"{t_engine / t_direct:.2f}x direct assoc. numpy", "", ""],
             [f"engine float64+bound forward, batch {B}", f"{t_bound * 1e3:.1f} ms",
              f"{t_bound / t_plain:.2f}x plain float64 engine", "", ""]]
+
+
+def check_rate_rows(d: int, n: int, count: int = 200) -> list[list[Any]]:
+    """Prompts per second of the float64 check of gd.one_layer: the catalogue's
+    checker (one instance per call, drawn, built and compared with its running
+    bounds) and the engine's batched check (bench_gd: forward and GD reference
+    in Float64Bounded over chunks of 256 prompts)."""
+    from dataclasses import replace
+
+    from bench_gd import one_layer_throughput
+    from transformer_proofs.verify.checkers import check_float64
+    from transformer_proofs.verify.spec import Context
+
+    spec = replace(gd.ONE_LAYER_SPEC, sizes={"float64": [{"d": d, "n": n}]})
+    t0 = time.perf_counter()
+    res = check_float64(spec, Context(), per_size=count)
+    per_call = count / (time.perf_counter() - t0)
+    batched, _, _ = one_layer_throughput(10_000, d, n)
+    return [[f"gd.one_layer float64 check d={d} n={n}, checker", f"{per_call:,.0f}/s", f"({res.status})", "", ""],
+            [f"gd.one_layer float64 check d={d} n={n}, batched", f"{batched:,.0f}/s", "", "", ""]]
 
 
 # ---------------------------------------------------------------------------

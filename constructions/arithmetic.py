@@ -583,8 +583,9 @@ class _FlintMatrices(Arithmetic):
         if hit is not None and hit[0]() is w:
             return hit[1]
         mat = self._to_mat(self.array(w))
+        key = id(w)
         try:
-            cache[id(w)] = (weakref.ref(w, lambda _, key=id(w): cache.pop(key, None)), mat)
+            cache[key] = (weakref.ref(w, lambda _: cache.pop(key, None)), mat)
         except TypeError:  # not weak-referenceable (a list): not remembered
             pass
         return mat
