@@ -96,11 +96,15 @@ class RationalFunction:
 
     def __sub__(self, other: Any) -> "RationalFunction":
         o = self._lift(other)
-        return NotImplemented if o is None else self + (-o)
+        if o is None:
+            return NotImplemented
+        if self.denom_poly is None and o.denom_poly is None:  # no negated copy of a large polynomial
+            return RationalFunction(self.numer_poly - o.numer_poly)
+        return self + (-o)
 
     def __rsub__(self, other: Any) -> "RationalFunction":
         o = self._lift(other)
-        return NotImplemented if o is None else o + (-self)
+        return NotImplemented if o is None else o - self
 
     def __mul__(self, other: Any) -> "RationalFunction":
         o = self._lift(other)
