@@ -27,6 +27,7 @@ irrational).
 from __future__ import annotations
 
 import math
+import weakref
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from fractions import Fraction
@@ -35,6 +36,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 import flint
 import mpmath
 import numpy as np
+from transformer_proofs.constructions.rational_functions import RationalFunction, polynomial_context
 
 Scalar = Any
 Array = Any
@@ -173,6 +175,19 @@ class Arithmetic:
     def sum(self, a: Array, axis: int) -> Array:
         return a.sum(axis=axis)
 
+    def linear_attention(self, W_V: Any, W_K: Any, W_Q: Any, W_O: Any, Z_M: Array, Z: Array) -> Array:
+        """W_O (W_V Z_M)(W_K Z_M)ᵀ (W_Q Z): one linear head, associated (the
+        engine's :func:`~transformer_proofs.constructions.engine.linear_head_associated`).
+        Weights are plain numbers (converted here), Z_M and Z states of this
+        system; W_O None is the identity.  Systems on flint matrices compute
+        it without leaving them."""
+        V_M = self.matmul(self.array(W_V), Z_M)  # (.., d_value, n_k)
+        K_M = self.matmul(self.array(W_K), Z_M)  # (.., d_head, n_k)
+        VK = self.matmul(V_M, self.T(K_M))  # (.., d_value, d_head): Σ_i v_i k_iᵀ
+        if W_O is not None:
+            VK = self.matmul(self.array(W_O), VK)  # (.., d_out, d_head)
+        return self.matmul(VK, self.matmul(self.array(W_Q), Z))  # (.., d_out, N)
+
     def exp(self, a: Array) -> Array:
         raise ArithmeticDomainError(f"exp has no meaning in {self.name}: its values are not closed under exp")
 
@@ -180,8 +195,17 @@ class Arithmetic:
         raise ArithmeticDomainError(f"ReLU has no meaning in {self.name}: it needs an ordered field")
 
     def apply_mask(self, a: Array, mask: np.ndarray) -> Array:
-        """a · mask for a 0/1 integer mask: exact in every number system."""
-        return a * self.array(mask)
+        """a · mask for a 0/1 integer mask: exact in every number system.
+
+        Applied structurally: the entries where the mask is 0 are set to this
+        system's zero (x · 0 = 0 and x · 1 = x exactly), without converting the
+        N × N mask into the number system."""
+        keep = np.asarray(mask) != 0
+        a = np.asarray(a, dtype=object)
+        shape = np.broadcast_shapes(a.shape, keep.shape)
+        out = np.array(np.broadcast_to(a, shape), dtype=object)  # a copy, as a · mask was
+        out[np.broadcast_to(~keep, shape)] = self.const(0)
+        return out
 
     def working_precision(self) -> AbstractContextManager[Any]:
         """Entered around a whole computation (the engine's forward pass, a
@@ -345,6 +369,23 @@ class ErrArray:
         return ErrArray(v, err * (1 + 4 * UNIT_ROUNDOFF_64))
 
 
+def _is_exact_double(x: Any, f: float) -> bool:
+    """Is the double ``f = float(x)`` exactly the number ``x``?  Decided without
+    building Fractions for the common cases: doubles themselves, integers
+    below 2^53, and Fractions whose denominator is a power of two below 2^1000
+    with a numerator below 2^53 (dyadic draws and weights)."""
+    t = type(x)
+    if t is float:
+        return True
+    if t is int:
+        return -(2**53) <= x <= 2**53
+    if t is Fraction:
+        q = x.denominator
+        if q & (q - 1) == 0 and q.bit_length() <= 1000 and -(2**53) <= x.numerator <= 2**53:
+            return True
+    return Fraction(f) == _as_fraction(x)
+
+
 class Float64Bounded(Arithmetic):
     """float64 values carried with a rigorous-in-spirit running error bound.
 
@@ -366,14 +407,14 @@ class Float64Bounded(Arithmetic):
         if a.dtype == object:
             # entries that are not exactly representable start with half an ulp
             f = a.astype(float)
-            exact = np.array([0.0 if Fraction(float(fv)) == _as_fraction(v) else UNIT_ROUNDOFF_64 * abs(fv)
-                              for fv, v in zip(f.ravel(), a.ravel())]).reshape(a.shape)
+            exact = np.array([0.0 if _is_exact_double(v, fv) else UNIT_ROUNDOFF_64 * abs(fv)
+                              for fv, v in zip(f.ravel().tolist(), a.ravel())]).reshape(a.shape)
             a = f
         return ErrArray(np.asarray(a, dtype=np.float64), exact)
 
     def const(self, x: Any) -> ErrArray:
         f = float(x)
-        e = 0.0 if Fraction(f) == _as_fraction(x) else UNIT_ROUNDOFF_64 * abs(f)
+        e = 0.0 if _is_exact_double(x, f) else UNIT_ROUNDOFF_64 * abs(f)
         return ErrArray(np.asarray(f), np.asarray(e))
 
     def zeros(self, shape: tuple[int, ...]) -> ErrArray:
@@ -397,15 +438,13 @@ class Float64Bounded(Arithmetic):
         k = a.val.shape[-1]
         val = np.matmul(a.val, b.val)
         abs_a, abs_b = np.abs(a.val), np.abs(b.val)
-        bound = gamma(k) * np.matmul(abs_a, abs_b)  # rounding of this product
         a_exact, b_exact = not a.err.any(), not b.err.any()  # exact weights are common: skip zero terms
-        if not b_exact:
-            bound = bound + np.matmul(abs_a, b.err)
+        # γ_k|a||b| (this product's rounding) + |a|e_b + e_a|b| + e_a e_b, grouped into two products:
+        # |a| (γ_k|b| + e_b) + e_a (|b| + e_b); the factor below covers the rounding of the bound itself.
+        bound = np.matmul(abs_a, gamma(k) * abs_b if b_exact else gamma(k) * abs_b + b.err)
         if not a_exact:
-            bound = bound + np.matmul(a.err, abs_b)
-        if not (a_exact or b_exact):
-            bound = bound + np.matmul(a.err, b.err)
-        return ErrArray(val, bound * (1 + 4 * UNIT_ROUNDOFF_64 * (k + 2)))
+            bound = bound + np.matmul(a.err, abs_b if b_exact else abs_b + b.err)
+        return ErrArray(val, bound * (1 + 4 * UNIT_ROUNDOFF_64 * (k + 3)))
 
     def sum(self, a: ErrArray, axis: int) -> ErrArray:
         return a.sum(axis)
@@ -466,7 +505,33 @@ class Multiprecision(Arithmetic):
         return self.ctx.mpf(x if not isinstance(x, np.generic) else x.item())
 
     def matmul(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return np.matmul(a, b)
+        """Each entry of a 2-D product is the exact dot product (in integers,
+        through flint's fmpz_mat) rounded once to the working precision: at
+        least as accurate as the k roundings of a term-by-term sum, so within
+        the same γ_k bound.  Batched products go term by term."""
+        a, b = np.asarray(a, dtype=object), np.asarray(b, dtype=object)
+        if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0] or a.shape[1] == 0:
+            return np.matmul(a, b)
+        ia, ea = self._scaled_integers(a)
+        ib, eb = self._scaled_integers(b)
+        if ia is None or ib is None:  # an infinity or a NaN: mpmath's own arithmetic says what it means
+            return np.matmul(a, b)
+        (m, k), n = a.shape, b.shape[1]
+        prod = flint.fmpz_mat(m, k, ia) * flint.fmpz_mat(k, n, ib)
+        mpf, ldexp, e = self.ctx.mpf, self.ctx.ldexp, ea + eb
+        return _object_array((ldexp(mpf(int(v)), e) for v in prod.entries()), (m, n))
+
+    def _scaled_integers(self, a: np.ndarray) -> tuple[list[int] | None, int]:
+        """Integers c_i and one exponent e with a_i = c_i 2^e exactly (None for a non-finite entry)."""
+        parts = []
+        for v in a.ravel():
+            x = v if isinstance(v, self.ctx.mpf) else self.scalar(v)
+            sign, man, exp, bc = x._mpf_
+            if not man and bc:  # inf or nan
+                return None, 0
+            parts.append((-man if sign else man, exp))
+        e = min((exp for man, exp in parts if man), default=0)
+        return [man << (exp - e) if man else 0 for man, exp in parts], e
 
     def exp(self, a: np.ndarray) -> np.ndarray:
         return _object_array((self.ctx.exp(v) for v in a.ravel()), a.shape)
@@ -501,20 +566,65 @@ def _flint_matmul(a: np.ndarray, b: np.ndarray, mat: Callable[..., Any], extra: 
     return _object_array(prod.entries(), (m, n))
 
 
-class Rational(Arithmetic):
+class _FlintMatrices(Arithmetic):
+    """A number system whose products run in one of flint's matrix types:
+    a chain of products (a linear head) stays in flint matrices, with one
+    conversion of each input and of the output."""
+
+    def _to_mat(self, a: np.ndarray) -> Any:
+        raise NotImplementedError
+
+    def weight_matrix(self, w: Any) -> Any:
+        """``w`` (a weight: plain numbers) as a flint matrix of this system,
+        converted once per weight array and remembered while the array lives
+        (weights are not changed in place: a mutant is a new array)."""
+        cache = self.__dict__.setdefault("_weights", {})
+        hit = cache.get(id(w))
+        if hit is not None and hit[0]() is w:
+            return hit[1]
+        mat = self._to_mat(self.array(w))
+        key = id(w)
+        try:
+            cache[key] = (weakref.ref(w, lambda _: cache.pop(key, None)), mat)
+        except TypeError:  # not weak-referenceable (a list): not remembered
+            pass
+        return mat
+
+    def linear_attention(self, W_V: Any, W_K: Any, W_Q: Any, W_O: Any, Z_M: Array, Z: Array) -> Array:
+        if np.ndim(Z) != 2 or np.ndim(Z_M) != 2 or 0 in np.shape(Z_M):
+            return super().linear_attention(W_V, W_K, W_Q, W_O, Z_M, Z)
+        with self.working_precision():
+            weight = self.weight_matrix
+            ZM = self._to_mat(np.asarray(Z_M, dtype=object))
+            VK = (weight(W_V) * ZM) * (weight(W_K) * ZM).transpose()
+            if W_O is not None:
+                VK = weight(W_O) * VK
+            out = VK * (weight(W_Q) * self._to_mat(np.asarray(Z, dtype=object)))
+            return _object_array(out.entries(), (out.nrows(), out.ncols()))
+
+
+class Rational(_FlintMatrices):
     """Exact rational arithmetic (flint.fmpq; products through fmpq_mat)."""
 
     name = "rational"
     evidence = "exact"
 
     def scalar(self, x: Any) -> flint.fmpq:
-        if isinstance(x, flint.fmpq):
+        t = type(x)
+        if t is flint.fmpq:
             return x
+        if t is Fraction:  # the common case (exact weights, dyadic draws): no detour
+            return flint.fmpq(x.numerator, x.denominator)
+        if t is int:
+            return flint.fmpq(x)
         f = exact_fraction(x, self.name)
         return flint.fmpq(f.numerator, f.denominator)
 
     def matmul(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return _flint_matmul(a, b, flint.fmpq_mat)
+
+    def _to_mat(self, a: np.ndarray) -> Any:
+        return flint.fmpq_mat(a.shape[0], a.shape[1], list(a.ravel()))
 
     def relu(self, a: np.ndarray) -> np.ndarray:
         zero = flint.fmpq(0)
@@ -531,7 +641,7 @@ class Rational(Arithmetic):
 # ---------------------------------------------------------------------------
 
 
-class PrimeField(Arithmetic):
+class PrimeField(_FlintMatrices):
     """GF(p) with p = 2^61 - 1 (flint.nmod, products through nmod_mat).
 
     Evaluating both sides of a polynomial identity of total degree D at a
@@ -548,8 +658,11 @@ class PrimeField(Arithmetic):
         self.name = "GF(2^61-1)" if p == MERSENNE_61 else f"GF({p})"
 
     def scalar(self, x: Any) -> flint.nmod:
-        if isinstance(x, flint.nmod):
+        t = type(x)
+        if t is flint.nmod:
             return x
+        if t is int or (t is Fraction and x.denominator == 1):  # uniform draws, integer weights
+            return flint.nmod(int(x), self.p)
         f = exact_fraction(x, self.name)
         if f.denominator % self.p == 0:
             raise ArithmeticDomainError(f"{f} has a denominator divisible by p = {self.p}")
@@ -563,6 +676,9 @@ class PrimeField(Arithmetic):
     def matmul(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return _flint_matmul(a, b, flint.nmod_mat, (self.p,))
 
+    def _to_mat(self, a: np.ndarray) -> Any:
+        return flint.nmod_mat(a.shape[0], a.shape[1], list(a.ravel()), self.p)
+
     def schwartz_zippel(self, degree: int, points: int = 1) -> float:
         """Upper bound on the probability that a false identity of total
         degree ``degree`` vanishes at ``points`` independent random points."""
@@ -575,8 +691,11 @@ class PrimeField(Arithmetic):
 
 
 class Symbolic(Arithmetic):
-    """Rational functions over Q in named symbols (sympy's FracField, whose
-    elements are kept in canonical form: equality *is* symbolic identity).
+    """Rational functions over Q in named symbols, on python-flint's sparse
+    multivariate polynomials (:class:`~transformer_proofs.constructions.rational_functions.RationalFunction`):
+    a polynomial stays a polynomial (no gcd), a quotient is kept reduced.
+    Equality *is* symbolic identity.  sympy is not needed (``K``, the
+    equivalent sympy field, is built only when asked for).
 
     ReLU is defined only on a sign cell: given ``point`` (exact rational values
     of the symbols), relu(e) is e where e(point) > 0 and 0 where e(point) < 0;
@@ -586,17 +705,23 @@ class Symbolic(Arithmetic):
     evidence = "symbolic"
 
     def __init__(self, names: Sequence[str], point: dict[str, Fraction] | None = None) -> None:
-        from sympy import QQ
-        from sympy.polys.fields import field as frac_field
-
         if len(set(names)) != len(names):
             raise ValueError("symbol names must be distinct")
         self.names = list(names)
-        self.K, *gens = frac_field(",".join(self.names) if self.names else "_unused", QQ)
-        self.gens = dict(zip(self.names, gens))
+        self.ctx = polynomial_context(self.names)
+        self.gens = {n: RationalFunction(g) for n, g in zip(self.names, self.ctx.gens())}
+        self._zero = RationalFunction(self.ctx.constant(0))
         self.point = point
         self.used_cells = False  # set when a ReLU was resolved on the sign cell of ``point``
         self.name = f"sympy QQ({len(self.names)} symbols)"
+
+    @property
+    def K(self) -> Any:
+        """The same rational functions as a sympy field (for callers that want sympy)."""
+        from sympy import QQ
+        from sympy.polys.fields import field as frac_field
+
+        return frac_field(",".join(self.names) if self.names else "_unused", QQ)[0]
 
     def symbol(self, name: str) -> Any:
         return self.gens[name]
@@ -610,7 +735,7 @@ class Symbolic(Arithmetic):
         return [f"{prefix}_{'_'.join(map(str, idx))}" for idx in np.ndindex(*shape)]
 
     def scalar(self, x: Any) -> Any:
-        if hasattr(x, "field") and getattr(x, "field", None) is self.K:
+        if isinstance(x, RationalFunction):
             return x
         if isinstance(x, Sym):
             if x.op is None:
@@ -619,17 +744,13 @@ class Symbolic(Arithmetic):
                 return self.gens[x.name]
             a, b = (self.scalar(v) for v in x.args)
             return {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b, "/": lambda: a / b}[x.op]()
-        from sympy import QQ
-
         f = exact_fraction(x, "symbolic")
-        return self.K(QQ(f.numerator, f.denominator))
+        return RationalFunction(self.ctx.constant(flint.fmpq(f.numerator, f.denominator)))
 
     def _value_at_point(self, e: Any) -> Fraction:
         if self.point is None:
             raise ArithmeticDomainError("ReLU of a symbolic expression needs a sign cell: give Symbolic(point=...)")
-        args = [self.point[n] for n in self.names]
-        num, den = e.numer(*args) if self.names else e.numer, e.denom(*args) if self.names else e.denom
-        return Fraction(int(num.numerator), int(num.denominator)) / Fraction(int(den.numerator), int(den.denominator))
+        return self.scalar(e)(*[self.point[n] for n in self.names])
 
     def relu(self, a: np.ndarray) -> np.ndarray:
         out = []
@@ -638,7 +759,7 @@ class Symbolic(Arithmetic):
             if v == 0 and e != 0:
                 raise ArithmeticDomainError("the sample point lies on a ReLU cell boundary")
             self.used_cells = True
-            out.append(e if v > 0 else self.K(0))
+            out.append(e if v > 0 else self._zero)
         return _object_array(out, a.shape)
 
     def to_float(self, a: np.ndarray) -> np.ndarray:
@@ -665,7 +786,7 @@ def arb_precision(bits: int) -> Iterator[None]:
         flint.ctx.prec = old
 
 
-class Ball(Arithmetic):
+class Ball(_FlintMatrices):
     """Arb ball arithmetic (python-flint) at ``prec`` bits: every result is a
     ball that certainly contains the exact real value.  Comparisons of balls
     mean "certainly".  flint's working precision is global: the methods here
@@ -689,11 +810,30 @@ class Ball(Arithmetic):
     def scalar(self, x: Any) -> flint.arb:
         if isinstance(x, flint.arb):
             return x
+        return self._with_prec(lambda: self._scalar_at_prec(x))
+
+    def _scalar_at_prec(self, x: Any) -> flint.arb:
+        t = type(x)
+        if t is flint.arb:
+            return x
+        if t is Fraction:  # one rounding, as arb(p) / q: the ball of p/q at the working precision
+            return flint.arb(flint.fmpq(x.numerator, x.denominator))
+        if t is int:
+            return flint.arb(x)
         f = exact_fraction(x, self.name)
-        return self._with_prec(lambda: flint.arb(f.numerator) / f.denominator)
+        return flint.arb(f.numerator) / f.denominator
+
+    def array(self, x: Any) -> np.ndarray:
+        # one precision context for the whole array, not one per entry
+        a = np.asarray(x, dtype=object)
+        with arb_precision(self.prec):
+            return _object_array((self._scalar_at_prec(v) for v in a.ravel()), a.shape)
 
     def matmul(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return self._with_prec(lambda: _flint_matmul(a, b, flint.arb_mat))
+
+    def _to_mat(self, a: np.ndarray) -> Any:
+        return flint.arb_mat(a.shape[0], a.shape[1], list(a.ravel()))
 
     def exp(self, a: np.ndarray) -> np.ndarray:
         return self._with_prec(lambda: _object_array((v.exp() for v in a.ravel()), a.shape))

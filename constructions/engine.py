@@ -206,6 +206,39 @@ def attention_mask(key_mask: np.ndarray, N: int, causal: bool) -> np.ndarray:
     return mask
 
 
+def associates(layer: Attention, head: Head, N: int) -> bool:
+    """Is this head computed as (V·Kᵀ)·Q, and is that the cheaper order?
+
+    Linear attention without a kernel and without a causal mask is bilinear
+    in (keys, queries): Σ_i v_i (k_iᵀ q_j) m_i = (Σ_i m_i v_i k_iᵀ) q_j, so the
+    (d_value × d_head) matrix V_M K_Mᵀ over the n_k unmasked keys replaces the
+    N × N score matrix.  Costs in multiplications: d_v·d_h·(n_k + N)
+    associated, (d_h + d_v)·n_k·N as scores; the engine takes the smaller
+    (ties: the scores, as written in the papers)."""
+    if callable(head_score(layer, head)) or head_score(layer, head) != "linear" or layer.causal:
+        return False
+    n_k = int(np.count_nonzero(np.asarray(layer.key_mask)))
+    if n_k == 0 or np.shape(layer.key_mask) != (N,):
+        return False  # no key (the empty sum) or a bad mask: the scores path says so
+    d_h, d_v = head.W_Q.shape[0], head.W_V.shape[0]
+    return d_v * d_h * (n_k + N) < (d_h + d_v) * n_k * N
+
+
+def linear_head_associated(ar: Arithmetic, layer: Attention, head: Head, Z: Any) -> Any:
+    """One linear head as W_O (V_M K_Mᵀ) Q: linear in the number of tokens.
+
+    The key mask is applied structurally, by taking the n_k key columns of Z
+    (a 0/1 mask multiplies exactly, so the value is the same in every number
+    system; float64 rounds in this order and the running error bound of
+    Float64Bounded follows it, since it is propagated operation by operation)."""
+    keys = np.flatnonzero(np.asarray(layer.key_mask))
+    if keys[-1] - keys[0] + 1 == len(keys):  # a run of tokens (the context): a view, not a copy
+        Z_M = Z[..., int(keys[0]):int(keys[-1]) + 1]  # (.., D, n_k): the tokens that serve as keys
+    else:
+        Z_M = Z[..., keys]
+    return ar.linear_attention(head.W_V, head.W_K, head.W_Q, head.W_O, Z_M, Z)  # (.., d_out, N)
+
+
 def apply_attention(ar: Arithmetic, layer: Attention, Z: Any) -> Any:
     d_model, N = Z.shape[-2], Z.shape[-1]
     if not layer.heads:
@@ -218,11 +251,14 @@ def apply_attention(ar: Arithmetic, layer: Attention, Z: Any) -> Any:
     out = None
     for head in layer.heads:
         head.validate(d_model, kernel=callable(head_score(layer, head)))
-        A = attention_pattern(ar, layer, head, Z)  # (.., N, N)
-        V = ar.matmul(ar.array(head.W_V), Z)  # (.., d_value, N)
-        h = ar.matmul(V, A)  # (.., d_value, N): Σ_i v_i A[i, j]
-        if head.W_O is not None:
-            h = ar.matmul(ar.array(head.W_O), h)  # (.., d_out, N)
+        if associates(layer, head, N):
+            h = linear_head_associated(ar, layer, head, Z)
+        else:
+            A = attention_pattern(ar, layer, head, Z)  # (.., N, N)
+            V = ar.matmul(ar.array(head.W_V), Z)  # (.., d_value, N)
+            h = ar.matmul(V, A)  # (.., d_value, N): Σ_i v_i A[i, j]
+            if head.W_O is not None:
+                h = ar.matmul(ar.array(head.W_O), h)  # (.., d_out, N)
         out = h if out is None else out + h
     if layer.scale is not None:
         out = out * ar.const(layer.scale)

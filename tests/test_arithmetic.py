@@ -140,3 +140,31 @@ def test_ball_forward_runs_every_operator_at_the_ball_precision() -> None:
     out = forward(Ball(200), model, np.array([[1, 2, 3], [Fraction(1, 3), 0, 1]], dtype=object))
     assert max(float(v.rad()) for v in out.ravel()) < 2.0 ** -150
     assert flint.ctx.prec == 53, "the working precision is restored afterwards"
+
+
+def test_multiprecision_product_is_the_exact_dot_product_rounded_once() -> None:
+    """Each entry of an mpmath product is within one rounding (2^-prec relative)
+    of the exact rational product, and a product with an infinity keeps mpmath's meaning."""
+    M, R = Multiprecision(30), Rational()
+    rng = np.random.default_rng(5)
+    a = np.array([Fraction(int(v) * 12345679, 8) for v in rng.integers(-50, 50, 12)], dtype=object).reshape(3, 4)
+    b = np.array([Fraction(int(v) * 98765431, 4) for v in rng.integers(-50, 50, 8)], dtype=object).reshape(4, 2)
+    got, exact = M.matmul(M.array(a), M.array(b)), R.matmul(R.array(a), R.array(b))
+    for g, e in zip(got.ravel(), exact.ravel()):
+        e = Fraction(int(e.p), int(e.q))
+        sign, man, exp, _ = g._mpf_
+        value = (-1) ** sign * Fraction(int(man)) * Fraction(2) ** int(exp)
+        assert abs(value - e) <= abs(e) * Fraction(1, 2**M.ctx.prec)
+    inf = M.matmul(M.array(np.array([[1, 1]], dtype=object)),
+                   np.array([[M.ctx.inf], [M.ctx.mpf(1)]], dtype=object))
+    assert inf[0, 0] == M.ctx.inf
+
+
+def test_flint_systems_convert_a_weight_once_and_a_new_array_anew() -> None:
+    F = PrimeField()
+    w = np.array([[Fraction(1, 2), 3], [0, Fraction(-5, 7)]], dtype=object)
+    first = F.weight_matrix(w)
+    assert F.weight_matrix(w) is first
+    w2 = w.copy()
+    w2[0, 0] = Fraction(1, 3)  # a mutant is a new array: its own conversion
+    assert F.weight_matrix(w2) is not first and F.weight_matrix(w2)[0, 0] == F.scalar(Fraction(1, 3))

@@ -127,3 +127,48 @@ def test_export_heads_in_transformerlens_orientation() -> None:
     (h,), = export_heads(model)
     assert h["W_Q"].shape == (3, 2) and np.array_equal(h["W_Q"], WQ.T)
     assert np.array_equal(h["W_O"], 0.5 * np.eye(3))
+
+
+@given(st.integers(1, 4), st.integers(2, 9), st.integers(1, 3), st.integers(0, 2**31))
+def test_associated_linear_attention_is_the_same_layer(D: int, N: int, d_head: int, seed: int) -> None:
+    """(V_M K_Mᵀ) Q, linear in the tokens, is exactly the scores' V (KᵀQ ∘ M):
+    compared in exact rationals, whichever order the engine picks, with a
+    key mask that is not a run of tokens."""
+    from transformer_proofs.constructions.engine import associates, attention_pattern, linear_head_associated
+
+    rng = np.random.default_rng(seed)
+    R = Rational()
+
+    def frac(shape: tuple[int, ...]) -> np.ndarray:
+        return np.array([Fraction(int(v), 8) for v in rng.integers(-16, 17, int(np.prod(shape)))],
+                        dtype=object).reshape(shape)
+
+    key_mask = rng.integers(0, 2, N)
+    key_mask[0] = 1
+    head = Head(W_Q=frac((d_head, D)), W_K=frac((d_head, D)), W_V=frac((D, D)), W_O=frac((D, D)))
+    layer = Attention((head,), "linear", key_mask)
+    Z = R.array(frac((D, N)))
+    scores = R.matmul(R.matmul(R.array(head.W_O), R.matmul(R.array(head.W_V), Z)), attention_pattern(R, layer, head, Z))
+    assert (linear_head_associated(R, layer, head, Z) == scores).all()
+    assert not associates(layer, Head(W_Q=head.W_Q, W_K=head.W_K, W_V=head.W_V, score="relu"), N)
+    assert not associates(Attention((head,), "linear", key_mask, causal=True), head, N)
+
+
+def test_associated_order_is_taken_when_cheaper_and_bounded() -> None:
+    """At n = 64 tokens and d = 4 the engine associates; the running error
+    bound (Float64Bounded) covers the float64 result of the order it used."""
+    from transformer_proofs.constructions.arithmetic import Float64Bounded
+    from transformer_proofs.constructions.engine import associates
+    from transformer_proofs.constructions.gradient_descent import von_oswald_transformer
+
+    d, n = 4, 64
+    rng = np.random.default_rng(1)
+    X = np.array([Fraction(int(v), 16) for v in rng.integers(-32, 33, n * d)], dtype=object).reshape(n, d)
+    y = np.array([Fraction(int(v), 16) for v in rng.integers(-32, 33, n)], dtype=object)
+    model = von_oswald_transformer(d, n, [Fraction(1, 8), Fraction(3, 16)])
+    assert associates(model.layers[0], model.layers[0].heads[0], n + 1)
+    Z = regression_prompt(X, y, X[0], Fraction(0))
+    exact = Rational().to_float(forward(Rational(), model, Z))
+    bounded = forward(Float64Bounded(), model, Z)
+    assert np.all(np.abs(bounded.val - exact) <= bounded.err)
+    assert np.all(np.abs(forward(F, model, Z) - bounded.val) == 0)

@@ -242,8 +242,21 @@ def check_prime_field(spec: ClaimSpec, ctx: Context, mutant: Mutant | None = Non
 
 
 def _total_degree(p: Any) -> int:
+    if p is None:
+        return 0
+    if hasattr(p, "total_degree") and hasattr(p, "is_zero"):  # flint's fmpq_mpoly
+        return 0 if p.is_zero() else int(p.total_degree())
     monoms = p.monoms() if hasattr(p, "monoms") else []
     return max((sum(m) for m in monoms), default=0)
+
+
+def _numer(e: Any) -> Any:
+    """The numerator of a rational function; a polynomial is its own."""
+    return getattr(e, "numer", e)
+
+
+def _denom(e: Any) -> Any:
+    return getattr(e, "denom", None)  # None: a polynomial, denominator 1 (degree 0)
 
 
 def measured_degree(lhs: Any, rhs: Any) -> int:
@@ -252,7 +265,7 @@ def measured_degree(lhs: Any, rhs: Any) -> int:
     bound by the degrees of the two products)."""
     top = 0
     for a, b in zip(np.asarray(lhs, dtype=object).ravel(), np.asarray(rhs, dtype=object).ravel()):
-        na, da, nb, db = a.numer, a.denom, b.numer, b.denom
+        na, da, nb, db = _numer(a), _denom(a), _numer(b), _denom(b)
         top = max(top, _total_degree(na) + _total_degree(db), _total_degree(nb) + _total_degree(da))
     return top
 

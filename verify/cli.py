@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 from transformer_proofs.verify.conform import command as conform_command
+from transformer_proofs.verify.parallel import default_jobs
 from transformer_proofs.verify.registry import Context, all_claims, select
 from transformer_proofs.verify.report import baseline_from, compare_with_baseline, results_document, write_report
 from transformer_proofs.verify.runner import exit_code, run_all
@@ -37,6 +38,8 @@ def _parser() -> argparse.ArgumentParser:
                                        "symbolic, lemma, ball, torch; numerical, multiprecision, exact, certified")
         sp.add_argument("--seed", type=int, default=0)
         sp.add_argument("--effort", type=float, default=1.0, help="scale instance counts (default 1.0)")
+        sp.add_argument("--jobs", type=int, default=None,
+                        help="processes to run claims over (default: every core; 1: serial); same results")
 
     run = sub.add_parser("run", help="run checks")
     common(run)
@@ -80,7 +83,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         ctx = Context(seed=args.seed, effort=args.effort)
-        results = run_all(claims, ctx, mode=args.mode)
+        if args.jobs is not None and args.jobs < 1:
+            raise SystemExit(f"--jobs must be at least 1, got {args.jobs}")
+        results = run_all(claims, ctx, mode=args.mode, jobs=default_jobs() if args.jobs is None else args.jobs)
         if args.mode and not results:
             print(f"error: no check of the selected claims matches --mode {args.mode!r}", file=sys.stderr)
             return 2

@@ -137,10 +137,14 @@ def run_claim(claim: Claim, ctx: Context, mode: str | None = None, falsify: bool
 
 
 def run_all(claims: Iterable[Claim], ctx: Context, mode: str | None = None, progress: bool = True,
-            falsify: bool = True) -> list[ClaimResult]:
+            falsify: bool = True, jobs: int = 1) -> list[ClaimResult]:
+    """Every claim, in order; with ``jobs`` > 1 over that many processes
+    (:mod:`transformer_proofs.verify.parallel`: the same results, same order)."""
+    from transformer_proofs.verify.parallel import run_claims
+
     results = []
-    for claim in claims:
-        r = run_claim(claim, ctx, mode, falsify)
+    for r in run_claims(list(claims), ctx, mode, jobs, falsify):
+        claim = r.claim
         if mode and not r.checks:
             continue
         results.append(r)
