@@ -33,13 +33,12 @@ RAW_NAME = "results.raw.json"  # machine-dependent: never committed (.gitignore)
 
 def results_document(results: list[ClaimResult], ctx: Context) -> dict[str, Any]:
     """The raw results: every figure as computed, and this machine's facts."""
-    return {
-        "seed": ctx.seed,
-        "effort": ctx.effort,
-        "environment": environment(),
-        "machine": machine(),
-        "claims": [r.to_json() for r in results],
-    }
+    return document_of(ctx.seed, ctx.effort, [r.to_json() for r in results])
+
+
+def document_of(seed: int, effort: float, claims: list[dict[str, Any]]) -> dict[str, Any]:
+    """A results document from claims' JSON entries (a run's, or a sweep's merged per seed)."""
+    return {"seed": seed, "effort": effort, "environment": environment(), "machine": machine(), "claims": claims}
 
 
 def _deterministic_figures() -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from transformer_proofs.verify.registry import Context, select
-from transformer_proofs.verify.report import environment
+from transformer_proofs.verify.report import document_of
 from transformer_proofs.verify.runner import run_claim
 
 
@@ -32,9 +32,7 @@ def run_one(claim_id: str, seed: int, effort: float, mode: str | None = None) ->
 def documents(seeds: Sequence[int], entries: dict[tuple[int, str], dict[str, Any]], order: Sequence[str],
               effort: float) -> list[dict[str, Any]]:
     """One results document per seed (the run's shape), in seed order, claims in catalogue order."""
-    env = environment()
-    return [{"seed": s, "effort": effort, "environment": env, "claims": [entries[(s, cid)] for cid in order]}
-            for s in sorted(seeds)]
+    return [document_of(s, effort, [entries[(s, cid)] for cid in order]) for s in sorted(seeds)]
 
 
 def sweep(seeds: Sequence[int], pattern: str | None = None, effort: float = 1.0, mode: str | None = None,
