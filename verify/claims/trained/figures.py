@@ -35,19 +35,26 @@ def _gauge(KQ: np.ndarray, d: int) -> float:
     return c if c != 0 else 1.0
 
 
-def lsa_figure(ctx: Context, outdir: Any) -> tuple[str, str] | None:
+def trained_pyplot() -> Any:
+    """matplotlib.pyplot (Agg) when both matplotlib and autograd are importable, else None:
+    a trained family's figure needs its checkpoints and a plotting library."""
     try:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
         return None
-    from transformer_proofs.verify.claims.trained import experiment as ex
-    from transformer_proofs.verify.claims.trained.optimal import optimal_step
     from transformer_proofs.verify.claims.trained.training import autograd_missing
 
-    if autograd_missing():
+    return None if autograd_missing() else plt
+
+
+def lsa_figure(ctx: Context, outdir: Any) -> tuple[str, str] | None:
+    plt = trained_pyplot()
+    if plt is None:
         return None
+    from transformer_proofs.verify.claims.trained import experiment as ex
+    from transformer_proofs.verify.claims.trained.optimal import optimal_step
     d, n = ex.D, ex.N
     ck = ex.checkpoint(ex.seeds_for(ctx.seed, 1)[0])
     c = _gauge(ck.W_KQ, d)
