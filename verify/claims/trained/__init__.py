@@ -6,4 +6,4 @@ Parts: :mod:`.optimal` (the exact population-optimal step), :mod:`.training`
 fits, intervals), :mod:`.claims`, :mod:`.figures`.  Importing the package
 registers its claims; without autograd they report ``skipped``."""
 
-from transformer_proofs.verify.claims.trained import claims  # noqa: F401  (registers the claims)
+from transformer_proofs.verify.claims.trained import claims, graph_claims  # noqa: F401  (registers the claims)
