@@ -31,6 +31,7 @@ import functools
 from dataclasses import dataclass
 
 import numpy as np
+from transformer_proofs.verify.claims.trained.adam import adam
 
 GRAPH_STEPS = 40  # stage 1 (A⁽¹⁾)
 GRAPH_BATCH = 128  # stage 1
@@ -40,7 +41,6 @@ GRAPH_INIT = 0.01
 BETA0 = 1.0  # A⁽²⁾ during stage 1
 GRAPH_STEPS2 = 20  # stage 2 (A⁽²⁾)
 GRAPH_LR2 = 0.1
-B1, B2 = 0.9, 0.999  # Adam's moment decays
 EPS = 0.1
 ALPHA = 1.0
 
@@ -54,7 +54,7 @@ class GraphCheckpoint:
     A1: np.ndarray  # (L, L), L = len(parents) + 1
     A2: np.ndarray  # (S, S)
     A2_init: np.ndarray
-    losses: tuple[float, ...]  # the training loss every 10 steps of each stage
+    losses: tuple[float, ...]  # the batch loss every 10 steps of each stage (before that step)
 
 
 def stationary(pi: np.ndarray, squarings: int = 30) -> np.ndarray:
@@ -136,24 +136,20 @@ def train_graph(seed: int, parents: tuple[int | None, ...], S: int, steps: int =
 
     # stage 1: A⁽¹⁾ with A⁽²⁾ = β₀ I fixed; stage 2: A⁽²⁾ with A⁽¹⁾ fixed (the paper's order)
     g1, g2 = grad(loss, 0), grad(loss, 1)
-    A2 = A2_init.copy()
-    losses = []
-    for stage, (g, n, lr, batch) in enumerate(((g1, steps, GRAPH_LR, GRAPH_BATCH), (g2, steps2, GRAPH_LR2, GRAPH_BATCH2))):
-        m = np.zeros_like(A1 if stage == 0 else A2)
-        v = np.zeros_like(m)
-        for k in range(1, n + 1):
+    losses: list[float] = []
+
+    def stage(g: object, fixed: np.ndarray, first: bool, batch: int) -> object:
+        def gradient(p: list[np.ndarray], k: int) -> list[np.ndarray]:
             s, Y = sample_batch(rng, parents, S, batch)
             X = eye[s]
-            G = g(A1, A2, X, Y)
-            m = B1 * m + (1 - B1) * G
-            v = B2 * v + (1 - B2) * G**2
-            step = lr * (m / (1 - B1**k)) / (np.sqrt(v / (1 - B2**k)) + 1e-8)
-            if stage == 0:
-                A1 = A1 - step
-            else:
-                A2 = A2 - step
+            args = (p[0], fixed) if first else (fixed, p[0])
             if k % 10 == 0:
-                losses.append(float(loss(A1, A2, X, Y)))
+                losses.append(float(loss(*args, X, Y)))
+            return [g(*args, X, Y)]
+        return gradient
+
+    (A1,) = adam([A1], stage(g1, A2_init, True, GRAPH_BATCH), steps, lambda k: GRAPH_LR)
+    (A2,) = adam([A2_init], stage(g2, A1, False, GRAPH_BATCH2), steps2, lambda k: GRAPH_LR2)
     return GraphCheckpoint(seed, tuple(parents), S, mask, A1, A2, A2_init, tuple(losses))
 
 
