@@ -6,7 +6,8 @@ Per training seed: training (autograd), the exact fit and the measures; then
 the claim's check and its falsifiers at default effort (the checkpoints are
 cached within a process, as in a catalogue run); then ``conform`` of an
 exported GD model and of a perturbed one; then the same for
-``trained.nichani_graph`` (training per seed, check, falsifiers).  CPU time (process time) is the
+``trained.nichani_graph`` and ``trained.cheng_functional_gd`` (training per
+seed, check, falsifiers).  CPU time (process time) is the
 figure to compare with the catalogue's budget on a shared machine."""
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ def main() -> int:
     rep, cpu, wall = timed(lambda: conform(imp, "gd.one_layer"))
     print(f"conform perturbed GD: cpu {cpu:.2f} s, wall {wall:.2f} s, departs {rep.departs['layer']}/{rep.departs['block']}")
     bench_graph(args.seeds)
+    bench_kernel(args.seeds)
     return 0
 
 
@@ -82,6 +84,24 @@ def bench_graph(seeds: int) -> None:
     print(f"trained.nichani_graph check ({res.status}): cpu {cpu:.2f} s, wall {wall:.2f} s")
     _, cpu, wall = timed(lambda: [f.run(Context(seed=0)) for f in FALSIFIERS])
     print(f"trained.nichani_graph {len(FALSIFIERS)} falsifiers: cpu {cpu:.2f} s, wall {wall:.2f} s")
+
+
+def bench_kernel(seeds: int) -> None:
+    """trained.cheng_functional_gd: one training per seed and attention, then the check and its falsifiers."""
+    from transformer_proofs.verify.claims.trained import kernel_experiment as ke
+    from transformer_proofs.verify.claims.trained.kernel_claims import CHECK, FALSIFIERS
+    from transformer_proofs.verify.claims.trained.kernel_training import kernel_checkpoint, train_kernel
+    from transformer_proofs.verify.spec import Context
+
+    for s in range(seeds):
+        for score in ("exp", "linear"):
+            _, cpu, wall = timed(lambda s=s, score=score: train_kernel(s, ke.D, ke.N, score))
+            print(f"train {score} attention seed {s}: cpu {cpu:.2f} s, wall {wall:.2f} s")
+    kernel_checkpoint.cache_clear()
+    res, cpu, wall = timed(lambda: CHECK(Context(seed=0)))
+    print(f"trained.cheng_functional_gd check ({res.status}): cpu {cpu:.2f} s, wall {wall:.2f} s")
+    _, cpu, wall = timed(lambda: [f.run(Context(seed=0)) for f in FALSIFIERS])
+    print(f"trained.cheng_functional_gd {len(FALSIFIERS)} falsifiers: cpu {cpu:.2f} s, wall {wall:.2f} s")
 
 
 if __name__ == "__main__":
