@@ -93,7 +93,7 @@ FALSIFIERS = [
 ]
 
 register(Claim(
-    id="trained.nichani_graph", paper=replace(NDL, where="the disentangled two-layer transformer trained on Task 2.4"),
+    id="trained.nichani_graph", paper=replace(NDL, where="the disentangled two-layer transformer trained on the authors' task (problems.py)"),
     kind="empirical",
     statement=(f"The disentangled two-layer transformer (A⁽¹⁾ on positions, A⁽²⁾ on query token × copied token) "
                f"trained stage-wise with Adam on sampled sequences of the authors' task (π's rows ~ Dirichlet(1), "
