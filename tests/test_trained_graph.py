@@ -128,3 +128,28 @@ def test_without_autograd_the_check_is_skipped(monkeypatch):
     monkeypatch.setattr(gc, "autograd_missing", lambda: "autograd is not importable (test)")
     res = gc.graph_check()(Context(seed=0))
     assert res.status == "skipped" and "autograd" in res.detail
+
+
+def test_checkpoint_in_the_engine_predicts_as_the_training_model():
+    """The engine's two-layer disentangled transformer built from a checkpoint gives the
+    training model's prediction at the query, to float64 rounding."""
+    from transformer_proofs.constructions.arithmetic import Float64
+    from transformer_proofs.constructions.engine import forward
+    from transformer_proofs.constructions.induction_head import embed
+    from transformer_proofs.verify.claims.trained.graph_training import graph_transformer
+
+    rng = np.random.default_rng(3)
+    S, parents = 3, (None, 0, 1, 1)
+    L = len(parents) + 1
+    ck = GraphCheckpoint(0, parents, S, "causal", 2 * rng.standard_normal((L, L)), rng.standard_normal((S, S)),
+                         np.eye(S), ())
+    model = graph_transformer(ck)
+    s, _ = sample_batch(rng, parents, S, 12)
+    ours = predict(np, ck.A1, ck.A2, np.eye(S)[s])
+    ar = Float64()
+    for b in range(len(s)):
+        out = np.asarray(forward(ar, model, ar.array(embed(s[b], S))), dtype=float)
+        D0 = S + L
+        np.testing.assert_allclose(out[2 * D0: 2 * D0 + S, -1], ours[b], rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="mask"):
+        graph_transformer(GraphCheckpoint(0, parents, S, "none", ck.A1, ck.A2, ck.A2_init, ()))

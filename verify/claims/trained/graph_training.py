@@ -31,6 +31,8 @@ import functools
 from dataclasses import dataclass
 
 import numpy as np
+from transformer_proofs.constructions.engine import Attention, Head, Transformer
+from transformer_proofs.constructions.induction_head import input_coordinates, position_key
 from transformer_proofs.verify.claims.trained.adam import adam
 
 GRAPH_STEPS = 40  # stage 1 (A⁽¹⁾)
@@ -157,3 +159,38 @@ def train_graph(seed: int, parents: tuple[int | None, ...], S: int, steps: int =
 def graph_checkpoint(seed: int, parents: tuple[int | None, ...], S: int, steps: int = GRAPH_STEPS,
                      mask: str = "causal", steps2: int = GRAPH_STEPS2) -> GraphCheckpoint:
     return train_graph(seed, parents, S, steps, mask, steps2)
+
+
+def graph_transformer(ck: GraphCheckpoint) -> Transformer:
+    """The checkpoint in the engine, laid out as the induction family's disentangled
+    construction (``constructions.induction_head``): h⁽⁰⁾_i = [e_{s_i}; e_i];
+
+    * layer 1, one softmax head, causal (the falsifiers' other masks are not built),
+      identity value, concatenated: q_i = Σ_j A⁽¹⁾_ij e_j,
+      k_j = e_j, so the score is A⁽¹⁾_ij — W_Q's position block is A⁽¹⁾ᵀ;
+    * layer 2, one softmax head over every key j ≤ q, concatenated: q = A⁽²⁾ᵀ e_{s_q}
+      (the own token block), k_j = the copied token block, so the score is e_{s_q}ᵀ A⁽²⁾ c_j.
+
+    The prediction for the query is the token block of layer 2's output at the last
+    column (``induction_head.prediction_rows`` with k = 1)."""
+    if ck.mask != "causal":
+        raise ValueError(f"the engine's layer 1 here is causal; the checkpoint was trained with mask {ck.mask!r}")
+    S, L = ck.S, ck.A1.shape[0]
+    D0 = S + L
+    W_Q1 = np.zeros((L, D0))
+    W_Q1[:, S:] = ck.A1.T  # column S+i is row i of A⁽¹⁾
+    W_O1 = np.eye(D0)  # the copied h⁽⁰⁾_j into block 1
+    layer1 = Attention(heads=(Head(W_Q=W_Q1, W_K=position_key(S, L), W_V=np.eye(D0), W_O=W_O1),), score="softmax",
+                       key_mask=np.ones(L, dtype=int), causal=True, residual="concat",
+                       names=tuple(f"L1h0:{c}" for c in input_coordinates(S, L)))
+    D1 = 2 * D0
+    W_Q2 = np.zeros((S, D1))
+    W_Q2[:, :S] = ck.A2.T  # the query's own token, through A⁽²⁾
+    W_K2 = np.zeros((S, D1))
+    W_K2[:, D0:D0 + S] = np.eye(S)  # the key's copied token
+    base = input_coordinates(S, L) + tuple(f"L1h0:{c}" for c in input_coordinates(S, L))
+    layer2 = Attention(heads=(Head(W_Q=W_Q2, W_K=W_K2, W_V=np.eye(D1)),), score="softmax",
+                       key_mask=np.ones(L, dtype=int), causal=True, residual="concat",
+                       names=tuple(f"L2:{c}" for c in base))
+    return Transformer(layers=(layer1, layer2), coordinates=input_coordinates(S, L),
+                       name=f"trained disentangled transformer (seed {ck.seed})")
