@@ -5,7 +5,9 @@
 Per training seed: training (autograd), the exact fit and the measures; then
 the claim's check and its falsifiers at default effort (the checkpoints are
 cached within a process, as in a catalogue run); then ``conform`` of an
-exported GD model and of a perturbed one.  CPU time (process time) is the
+exported GD model and of a perturbed one; then the same for
+``trained.nichani_graph`` and ``trained.cheng_functional_gd`` (training per
+seed, check, falsifiers).  CPU time (process time) is the
 figure to compare with the catalogue's budget on a shared machine."""
 
 from __future__ import annotations
@@ -62,7 +64,44 @@ def main() -> int:
     imp = import_state_dict(sd, Conventions(n_ctx=6, layers=(LayerConvention(key_mask="context"),)))
     rep, cpu, wall = timed(lambda: conform(imp, "gd.one_layer"))
     print(f"conform perturbed GD: cpu {cpu:.2f} s, wall {wall:.2f} s, departs {rep.departs['layer']}/{rep.departs['block']}")
+    bench_graph(args.seeds)
+    bench_kernel(args.seeds)
     return 0
+
+
+def bench_graph(seeds: int) -> None:
+    """trained.nichani_graph: one training per seed, then the check and its falsifiers at default effort."""
+    from transformer_proofs.verify.claims.trained import graph_experiment as ge
+    from transformer_proofs.verify.claims.trained.graph_claims import CHECK, FALSIFIERS
+    from transformer_proofs.verify.claims.trained.graph_training import graph_checkpoint, train_graph
+    from transformer_proofs.verify.spec import Context
+
+    for s in range(seeds):
+        _, cpu, wall = timed(lambda s=s: train_graph(s, ge.drawn_graph(s), ge.S))
+        print(f"train graph seed {s}: cpu {cpu:.2f} s, wall {wall:.2f} s")
+    graph_checkpoint.cache_clear()
+    res, cpu, wall = timed(lambda: CHECK(Context(seed=0)))
+    print(f"trained.nichani_graph check ({res.status}): cpu {cpu:.2f} s, wall {wall:.2f} s")
+    _, cpu, wall = timed(lambda: [f.run(Context(seed=0)) for f in FALSIFIERS])
+    print(f"trained.nichani_graph {len(FALSIFIERS)} falsifiers: cpu {cpu:.2f} s, wall {wall:.2f} s")
+
+
+def bench_kernel(seeds: int) -> None:
+    """trained.cheng_functional_gd: one training per seed and attention, then the check and its falsifiers."""
+    from transformer_proofs.verify.claims.trained import kernel_experiment as ke
+    from transformer_proofs.verify.claims.trained.kernel_claims import CHECK, FALSIFIERS
+    from transformer_proofs.verify.claims.trained.kernel_training import kernel_checkpoint, train_kernel
+    from transformer_proofs.verify.spec import Context
+
+    for s in range(seeds):
+        for score in ("exp", "linear"):
+            _, cpu, wall = timed(lambda s=s, score=score: train_kernel(s, ke.D, ke.N, score))
+            print(f"train {score} attention seed {s}: cpu {cpu:.2f} s, wall {wall:.2f} s")
+    kernel_checkpoint.cache_clear()
+    res, cpu, wall = timed(lambda: CHECK(Context(seed=0)))
+    print(f"trained.cheng_functional_gd check ({res.status}): cpu {cpu:.2f} s, wall {wall:.2f} s")
+    _, cpu, wall = timed(lambda: [f.run(Context(seed=0)) for f in FALSIFIERS])
+    print(f"trained.cheng_functional_gd {len(FALSIFIERS)} falsifiers: cpu {cpu:.2f} s, wall {wall:.2f} s")
 
 
 if __name__ == "__main__":

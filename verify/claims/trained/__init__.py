@@ -3,7 +3,10 @@ through ``verify.conform``.
 
 Parts: :mod:`.optimal` (the exact population-optimal step), :mod:`.training`
 (autograd training, reproducible from the seed), :mod:`.experiment` (seeds,
-fits, intervals), :mod:`.claims`, :mod:`.figures`.  Importing the package
+fits, intervals), :mod:`.claims`, :mod:`.figures` — von Oswald et al.'s
+LSA; the same five parts prefixed ``graph_`` for Nichani et al.'s
+disentangled transformer and ``kernel_`` for Cheng et al.'s non-linear
+attention; :mod:`.adam` (the optimiser they share).  Importing the package
 registers its claims; without autograd they report ``skipped``."""
 
-from transformer_proofs.verify.claims.trained import claims  # noqa: F401  (registers the claims)
+from transformer_proofs.verify.claims.trained import claims, graph_claims, kernel_claims  # noqa: F401  (registers the claims)

@@ -35,19 +35,43 @@ def _gauge(KQ: np.ndarray, d: int) -> float:
     return c if c != 0 else 1.0
 
 
-def lsa_figure(ctx: Context, outdir: Any) -> tuple[str, str] | None:
+def trained_pyplot() -> Any:
+    """matplotlib.pyplot (Agg) when both matplotlib and autograd are importable, else None:
+    a trained family's figure needs its checkpoints and a plotting library."""
     try:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
         return None
-    from transformer_proofs.verify.claims.trained import experiment as ex
-    from transformer_proofs.verify.claims.trained.optimal import optimal_step
     from transformer_proofs.verify.claims.trained.training import autograd_missing
 
-    if autograd_missing():
+    return None if autograd_missing() else plt
+
+
+def save_weight_panels(plt: Any, panels: list[tuple[str, np.ndarray]], d: int, lim: float, path: Path) -> None:
+    """A row of (d+1) × (d+1) weight heat maps, rows and columns labelled by the
+    regression token's coordinates [x:0 … x:d−1, y], each entry written, one colour scale ±lim."""
+    labels = [f"x:{k}" for k in range(d)] + ["y"]
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.25 * len(panels), 3.3))
+    for ax, (title, M) in zip(axes, panels):
+        im = ax.imshow(M, cmap="RdBu_r", vmin=-lim, vmax=lim)
+        ax.set_xticks(range(d + 1), labels)
+        ax.set_yticks(range(d + 1), labels)
+        ax.set_title(title, fontsize=9)
+        for (i, j), v in np.ndenumerate(M):
+            ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=7)
+    fig.colorbar(im, ax=axes, shrink=0.8)
+    fig.savefig(path, dpi=90, metadata={"Software": None})
+    plt.close(fig)
+
+
+def lsa_figure(ctx: Context, outdir: Any) -> tuple[str, str] | None:
+    plt = trained_pyplot()
+    if plt is None:
         return None
+    from transformer_proofs.verify.claims.trained import experiment as ex
+    from transformer_proofs.verify.claims.trained.optimal import optimal_step
     d, n = ex.D, ex.N
     ck = ex.checkpoint(ex.seeds_for(ctx.seed, 1)[0])
     c = _gauge(ck.W_KQ, d)
@@ -58,20 +82,8 @@ def lsa_figure(ctx: Context, outdir: Any) -> tuple[str, str] | None:
     PV_ref[d, d] = -eta
     panels = [("trained W_KQ / c", ck.W_KQ / c), ("constructed W_KQ", KQ_ref),
               ("trained c · W_PV", ck.W_PV * c), ("constructed W_PV (η* on y)", PV_ref)]
-    labels = [f"x:{k}" for k in range(d)] + ["y"]
-    fig, axes = plt.subplots(1, 4, figsize=(13, 3.3))
-    for ax, (title, M) in zip(axes, panels):
-        lim = max(1.0, eta)
-        im = ax.imshow(M, cmap="RdBu_r", vmin=-lim, vmax=lim)
-        ax.set_xticks(range(d + 1), labels)
-        ax.set_yticks(range(d + 1), labels)
-        ax.set_title(title, fontsize=9)
-        for (i, j), v in np.ndenumerate(M):
-            ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=7)
-    fig.colorbar(im, ax=axes, shrink=0.8)
     name = "trained_von_oswald_lsa.png"
-    fig.savefig(Path(outdir) / name, dpi=90, metadata={"Software": None})
-    plt.close(fig)
+    save_weight_panels(plt, panels, d, max(1.0, eta), Path(outdir) / name)
     return name, (f"Trained (seed {ck.seed}) vs constructed one-layer LSA, rows and columns labelled by residual "
                   f"coordinates; the trained layer is shown in the gauge c = {c:.3g} (W_KQ/c, c·W_PV: the same layer); "
                   f"constructed: von Oswald et al.'s GD layer with the exact optimal step η* = {eta:.4g}.")
