@@ -66,8 +66,8 @@ def convergence_table(ctx: Context) -> str:
         printed.append(f"- {label}, printed α = 2/‖SSᵀ‖₂: error {c.errors[PRINTED_K]:.2g} at k = {PRINTED_K}, against "
                        f"the top component |⟨w_LS, v_max⟩|/‖w_LS‖ = {top:.2g} that Newton never recovers in exact "
                        "arithmetic.")
-    return (text + "\n\nNewton uses α = 1/‖SSᵀ‖₂ (half the printed value); GD uses its optimal constant step "
-            "η = 2n/(λ_max + λ_min) on R(w) = (1/2n)‖Xw - y‖², from w = 0.  Errors are ‖w - w_LS‖/‖w_LS‖; rows stop "
+    return (text + "\n\nNewton uses α = 1/‖SSᵀ‖₂ (half the printed value); GD uses its optimal constant step\n"
+            "η = 2n/(λ_max + λ_min) on R(w) = (1/2n)‖Xw - y‖², from w = 0.\nErrors are ‖w - w_LS‖/‖w_LS‖; rows stop "
             "where the bound ‖I - αS²‖^(2^k) falls below 10^4 times the float64 floor 10·d·u·κ(S).\n\n"
             + "\n".join(printed) + "\n\nWith the printed α the edge mode has 1 - αλ_max² = -1 exactly, so in exact "
             "arithmetic it never decays (newton.step_size_printed).  In float64, αλ_max² is 2 only up to a rounding "
