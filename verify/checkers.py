@@ -163,7 +163,7 @@ def check_mpmath(spec: ClaimSpec, ctx: Context, mutant: Mutant | None = None,
                  per_size: int | None = None, digits: Sequence[int] = MP_DIGITS) -> CheckResult:
     rng, bounded = rng_for(ctx, "mpmath"), Float64Bounded()
     by_digits = {d: 0.0 for d in digits}
-    tol_by_digits = {d: 0.0 for d in digits}
+    pair, pair_ratio = (0.0, 0.0), -1.0  # (error, tolerance) of the instance of largest ratio, at the top precision
     t = _Tally()
     for sizes in spec.sizes_for("mpmath"):
         for _ in range(_count(spec, "mpmath", ctx, per_size)):
@@ -176,12 +176,12 @@ def check_mpmath(spec: ClaimSpec, ctx: Context, mutant: Mutant | None = None,
                 tol = bound64 * ar.unit_roundoff / UNIT_ROUNDOFF_64
                 v = spec.relation.multiprecision(*spec.evaluate(ar, inst, mutant), tol)
                 by_digits[d] = max(by_digits[d], v.error or 0.0)
-                tol_by_digits[d] = max(tol_by_digits[d], tol)
+                if d == digits[-1] and v.ratio is not None and v.ratio > pair_ratio:
+                    pair, pair_ratio = (v.error or 0.0, tol), v.ratio
                 if v.status == "fails":
                     return _fail("mpmath", t.count, v, sizes, f"at {d} digits the error does not fall with the precision")
-    top = digits[-1]
     trail = " → ".join(f"{by_digits[d]:.1g} @{d}d" for d in digits)
-    return CheckResult("mpmath", Evidence.MULTIPRECISION.label, t.count, by_digits[top], tol_by_digits[top], "holds",
+    return CheckResult("mpmath", Evidence.MULTIPRECISION.label, t.count, pair[0], pair[1], "holds",
                        f"error within the float64 bound scaled to each precision: {trail}",
                        data={"digits": list(digits)})
 

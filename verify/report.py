@@ -1,4 +1,4 @@
-"""Markdown and JSON results, and the baseline comparison.
+"""Markdown and JSON results (the baseline and its gate are in :mod:`verify.gate`).
 
 Everything written here is a function of the seed, the code and the library
 versions: no dates, no timings, no machine names, so the same command gives
@@ -61,13 +61,19 @@ def fmt(x: float | None) -> str:
     return f"{x:.2e}"
 
 
-def results_document(results: list[ClaimResult], ctx: Context) -> dict[str, Any]:
-    return {
+def results_document(results: list[ClaimResult], ctx: Context,
+                     selection: dict[str, str | None] | None = None) -> dict[str, Any]:
+    """``selection``: the run's ``--claim``/``--mode`` (the gate compares a
+    subset run with the matching subset of the baseline)."""
+    doc = {
         "seed": ctx.seed,
         "effort": ctx.effort,
         "environment": environment(),
         "claims": [r.to_json() for r in results],
     }
+    if selection and any(selection.values()):
+        doc["selection"] = selection
+    return doc
 
 
 def _instances(r: ClaimResult) -> int:
@@ -178,7 +184,8 @@ def _deterministic_figures() -> None:
     matplotlib.rcParams["svg.hashsalt"] = "transformer-proofs"
 
 
-def write_report(results: list[ClaimResult], ctx: Context, outdir: Path, command: str) -> None:
+def write_report(results: list[ClaimResult], ctx: Context, outdir: Path, command: str,
+                 selection: dict[str, str | None] | None = None) -> None:
     outdir.mkdir(parents=True, exist_ok=True)
     figdir = outdir / "figures"
     figures: dict[str, tuple[str, str]] = {}
@@ -192,7 +199,7 @@ def write_report(results: list[ClaimResult], ctx: Context, outdir: Path, command
                 figures[r.claim.id] = fig
         if r.claim.table is not None:
             tables[r.claim.id] = r.claim.table(ctx)
-    doc = results_document(results, ctx)
+    doc = results_document(results, ctx, selection)
     (outdir / "results.json").write_text(json.dumps(doc, indent=2, sort_keys=True, default=str) + "\n")
 
     counts = {s: sum(r.status == s for r in results) for s in ("holds", "refuted", "fails", "error")}
@@ -247,51 +254,3 @@ def write_report(results: list[ClaimResult], ctx: Context, outdir: Path, command
         for r in rs:
             parts += [claim_section(r, figures, tables), ""]
     (outdir / "REPORT.md").write_text("\n".join(parts).rstrip() + "\n")
-
-
-# ---------------------------------------------------------------------------
-# baseline
-# ---------------------------------------------------------------------------
-
-
-def baseline_from(doc: dict[str, Any]) -> dict[str, Any]:
-    """What CI regresses against: each claim's status and each check's error
-    and tolerance."""
-    return {
-        "seed": doc["seed"],
-        "claims": {
-            c["id"]: {
-                "status": c["status"],
-                "checks": {ch["mode"]: {"max_error": ch["max_error"], "tolerance": ch["tolerance"],
-                                        "status": ch["status"]} for ch in c["checks"]},
-            }
-            for c in doc["claims"]
-        },
-    }
-
-
-def compare_with_baseline(doc: dict[str, Any], baseline: dict[str, Any]) -> list[str]:
-    """Regressions: a claim that held (or was refuted) and now does not, a
-    claim that disappeared, a check that held and now does not, or an error
-    that grew past its recorded tolerance."""
-    now = {c["id"]: c for c in doc["claims"]}
-    problems = []
-    for cid, base in sorted(baseline["claims"].items()):
-        if cid not in now:
-            problems.append(f"{cid}: in the baseline but not in this run")
-            continue
-        cur = now[cid]
-        if base["status"] in ("holds", "refuted") and cur["status"] != base["status"]:
-            problems.append(f"{cid}: was {base['status']}, now {cur['status']}")
-        checks = {ch["mode"]: ch for ch in cur["checks"]}
-        for mode, bch in base["checks"].items():
-            ch = checks.get(mode)
-            if ch is None:
-                problems.append(f"{cid} [{mode}]: check disappeared")
-                continue
-            if bch["status"] == "holds" and ch["status"] != "holds":
-                problems.append(f"{cid} [{mode}]: was holds, now {ch['status']}")
-            tol = bch["tolerance"]
-            if ch["max_error"] is not None and tol is not None and ch["max_error"] > tol:
-                problems.append(f"{cid} [{mode}]: error {ch['max_error']:.3g} grew past the recorded tolerance {tol:.3g}")
-    return problems
