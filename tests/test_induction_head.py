@@ -334,3 +334,14 @@ def test_bigram_figure(tmp_path) -> None:
     claim = select("induction.bigram_limit")[0]
     name, caption = claim.figure(Context(0), tmp_path)
     assert (tmp_path / name).stat().st_size > 0 and "β₂" in caption
+
+
+@pytest.mark.parametrize("beta1", [None, 3])
+def test_reference_predictions_in_plain_float64(beta1: int | None) -> None:
+    """Plain float64 runs the reference too (it used to hand numpy an object array)."""
+    from transformer_proofs.constructions.arithmetic import Float64, Float64Bounded
+
+    g, seq = markov_chain(4), [0, 1, 0, 1]
+    plain = alg.reference_predictions(Float64(), seq, g, 2, 5, beta1)
+    bounded = alg.reference_predictions(Float64Bounded(), seq, g, 2, 5, beta1)
+    assert plain.dtype == np.float64 and np.array_equal(plain, bounded.val)
