@@ -23,6 +23,14 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
 PASSING = ("holds", "refuted")
+# The child: the command line of ``python -m verify``, then its own CPU time
+# on stderr (a thread pool's parent cannot tell its children's CPU apart).
+_CHILD = ("import resource, sys\n"
+          "from transformer_proofs.verify.cli import main\n"
+          "code = main(sys.argv[1:])\n"
+          "r = resource.getrusage(resource.RUSAGE_SELF)\n"
+          "print(f'cpu-seconds {r.ru_utime + r.ru_stime:.2f}', file=sys.stderr)\n"
+          "sys.exit(code)\n")
 
 
 @dataclass
@@ -32,6 +40,7 @@ class SeedResult:
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
     cpu: float = 0.0
+    claim_seconds: dict[str, float] = field(default_factory=dict)
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -70,25 +79,37 @@ def problems_of(doc: dict, returncode: int) -> list[str]:
     return out
 
 
+def claim_seconds(stderr: str) -> dict[str, float]:
+    """Seconds per claim, from the runner's progress lines ("holds  gd.x ... 1.23s")."""
+    out = {}
+    for line in stderr.splitlines():
+        parts = line.split()
+        if len(parts) >= 3 and parts[-1].endswith("s") and "." in parts[1]:
+            try:
+                out[parts[1]] = float(parts[-1][:-1])
+            except ValueError:
+                continue
+    return out
+
+
 def run_seed(seed: int, claim: str | None, effort: float | None) -> SeedResult:
-    cmd = [sys.executable, "-m", "verify", "run", "--json", "--seed", str(seed)]
+    cmd = [sys.executable, "-c", _CHILD, "run", "--json", "--seed", str(seed)]
     if claim:
         cmd += ["--claim", claim]
     if effort is not None:
         cmd += ["--effort", repr(effort)]
     t0 = time.perf_counter()
-    before = os.times()
     proc = subprocess.run(cmd, capture_output=True, text=True)
-    after = os.times()
-    cpu = after.children_user - before.children_user + after.children_system - before.children_system
     seconds = time.perf_counter() - t0
+    cpu = next((float(line.split()[1]) for line in reversed(proc.stderr.splitlines())
+                if line.startswith("cpu-seconds ")), float("nan"))
     try:
         doc = json.loads(proc.stdout)
     except json.JSONDecodeError:
         last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
         return SeedResult(seed, False, [f"no results document (exit {proc.returncode}): {last[:200]}"], seconds, cpu)
     problems = problems_of(doc, proc.returncode)
-    return SeedResult(seed, not problems, problems, seconds, cpu)
+    return SeedResult(seed, not problems, problems, seconds, cpu, claim_seconds(proc.stderr))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -120,6 +141,14 @@ def main(argv: list[str] | None = None) -> int:
           f"wall {wall:.0f} s, cpu {cpu:.0f} s, {args.jobs} jobs")
     for r in failed:
         print(f"  seed {r.seed}: " + "; ".join(r.problems))
+    totals: dict[str, float] = {}
+    for r in results:
+        for cid, sec in r.claim_seconds.items():
+            totals[cid] = totals.get(cid, 0.0) + sec
+    if totals:
+        top = sorted(totals.items(), key=lambda kv: -kv[1])[:8]
+        print("slowest claims (wall seconds per seed, mean): "
+              + ", ".join(f"{cid} {sec / len(results):.1f}" for cid, sec in top))
     return 1 if failed else 0
 
 

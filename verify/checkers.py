@@ -52,9 +52,12 @@ MODE_EVIDENCE = {
 # Instances per size for each mode (a spec's ``counts`` overrides); the prime
 # field's count comes from Schwartz–Zippel.
 DEFAULT_COUNTS = {"float64": 20, "mpmath": 3, "rational": 4, "symbolic": 1, "ball": 8}
-# Instances per size when a mutant is run through a mode: it needs to be
-# caught, not characterised.
-FALSIFIER_COUNTS = {"float64": 3, "mpmath": 1, "rational": 2, "symbolic": 1, "ball": 2, "prime-field": 1}
+# A mutant run through a mode is a search with a stated budget, not one lucky
+# draw: the mode draws up to this many instances per size and stops at the
+# first that rejects the mutant (the checkers return at the first failing
+# instance), so the budget bounds the work of a caught mutant, never its luck.
+FALSIFIER_BUDGET = {"float64": 40, "mpmath": 10, "rational": 6, "symbolic": 2, "ball": 20, "prime-field": 4}
+FALSIFIER_COUNTS = FALSIFIER_BUDGET  # the older name
 MP_DIGITS = (30, 60, 120)
 BALL_PRECISIONS = (128, 512, 2048)
 BOUNDARY_REDRAWS = 3  # symbolic sample points redrawn when one lies on a ReLU cell boundary
@@ -348,7 +351,8 @@ def spec_checks(spec: ClaimSpec) -> dict[str, Check]:
 
 def mutant_falsifier(spec: ClaimSpec, mutant: Mutant, modes: Iterable[str] | None = None) -> Falsifier:
     """The mutant is caught when *every* mode it is run through reports
-    ``fails`` (an error is not a catch)."""
+    ``fails`` (an error is not a catch), each mode searching up to
+    ``FALSIFIER_BUDGET[mode]`` instances per size."""
     chosen = tuple(mutant.modes or modes or spec.modes)
 
     def run(ctx: Context) -> tuple[bool, str]:
@@ -356,11 +360,11 @@ def mutant_falsifier(spec: ClaimSpec, mutant: Mutant, modes: Iterable[str] | Non
         parts, caught = [], True
         selected = [m for m in chosen if _selected(m, ctx.mode)] or list(chosen)
         for mode in selected:
-            res = run_mode(spec, mode, once, mutant, per_size=FALSIFIER_COUNTS[mode])
+            res = run_mode(spec, mode, once, mutant, per_size=FALSIFIER_BUDGET[mode])
             ok = res.status == "fails"
             caught = caught and ok
             parts.append(f"{mode}: {'caught' if ok else res.status.upper()}"
-                         + ("" if ok else f" ({res.detail[:200]})"))
+                         + ("" if ok else f" ({res.detail[:200]}; searched {FALSIFIER_BUDGET[mode]} per size)"))
         if mutant.modes:
             parts.append(f"not run through the other kinds: {mutant.why}")
         return caught, "; ".join(parts)
