@@ -337,3 +337,21 @@ def test_k_steps_readout_mutants_are_caught():
     for name in ("read-out sign", "read-out coordinate"):
         caught, how = names[name].run(Context(0))
         assert caught, how
+
+
+@pytest.mark.parametrize("side, ok", [(-1, True), (+1, False)])
+def test_float_step_checks_both_sides_of_their_fuzzed_edges(side: int, ok: bool) -> None:
+    """S = diag(4, 1) (X = diag(2, 1)): Newton's edge 2/λ_max² = 1/8 and GD's
+    edge 2n/λ_max = 1 (n = 2), each blurred by the stated spectral fuzz; one
+    step of 4 fuzz widths inside is accepted, one as far outside refused."""
+    S = alg.gram(np.diag([2.0, 1.0]))
+    width = 4 * alg.spectral_fuzz(S)
+    newton_edge, gd_edge = 2 / 16, 2 * 2 / 4
+    for check, edge in ((lambda a: alg.check_newton_alpha(S, a), newton_edge),
+                        (lambda e: alg.check_gd_step(S, 2, e), gd_edge)):
+        value = edge * (1 + side * width)
+        if ok:
+            assert check(value) < 1
+        else:
+            with pytest.raises(alg.StepSizeError):
+                check(value)
