@@ -251,3 +251,24 @@ def test_partial_report_elsewhere_and_a_subset_gate(workdir: Path, capsys: pytes
     capsys.readouterr()
     assert cli.main(["compare", "--results", "partial/results.json", "--baseline", "b.json"]) == 0
     assert "no regressions" in capsys.readouterr().out
+
+
+def test_a_broken_claims_plugin_is_one_line(workdir: Path, capsys: pytest.CaptureFixture,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from transformer_proofs.verify import registry
+
+    def broken() -> None:
+        raise registry.ClaimPluginError("the claims entry point 'x' (x:claims) failed to load: ImportError: no x")
+
+    monkeypatch.setattr(cli, "all_claims", broken)
+    _refused(["list"], workdir, capsys, "entry point 'x'")
+
+
+def test_a_write_that_fails_midway_is_one_line(workdir: Path, capsys: pytest.CaptureFixture,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    def full(*a: object, **k: object) -> None:
+        raise OSError(28, "No space left on device", "reports/b.json")
+
+    monkeypatch.setattr(cli, "write_atomically", full)
+    _refused(["baseline", "--out", "reports/b.json"], workdir, capsys, "cannot write reports/b.json",
+             "No space left on device")

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from transformer_proofs.verify.gate import GateError, baseline_from, compare, validate_baseline, validate_results
-from transformer_proofs.verify.registry import Claim, Context, all_claims, select
+from transformer_proofs.verify.registry import Claim, ClaimPluginError, Context, all_claims, select
 from transformer_proofs.verify.report import results_document, write_report
 from transformer_proofs.verify.runner import exit_code, known_modes, mode_selected, run_all
 
@@ -285,8 +285,12 @@ def _main(argv: list[str] | None) -> int:
 def main(argv: list[str] | None = None) -> int:
     try:
         return _main(argv)
-    except UsageError as exc:
+    except (UsageError, ClaimPluginError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a disk that fills or a directory that vanishes while writing
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"error: cannot write{where}: {exc.strerror or exc}", file=sys.stderr)
         return 2
 
 
