@@ -99,6 +99,10 @@ def test_bad_prompts_get_named_errors() -> None:
         forward(F, model, np.array([[np.nan, 0, 0], [0, 0, 0]]))
     with pytest.raises(PromptError, match="residual coordinates"):
         forward(F, model, np.zeros((3, 3)))
+    with pytest.raises(PromptError, match="at least one token"):
+        forward(F, model, np.zeros((2, 0)))
+    with pytest.raises(PromptError, match="at least one token"):  # batched: the token axis is the last
+        forward(F, model, np.zeros((4, 2, 0)))
     with pytest.raises(PromptError, match="n >= 1"):
         regression_prompt(np.zeros((0, 2)), np.zeros(0), np.zeros(2))
     with pytest.raises(PromptError, match="y has shape"):
