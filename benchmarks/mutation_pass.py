@@ -19,8 +19,10 @@ of the claims that use that module run at ``--effort`` and seed 0, claim by
 claim, stopping at the first claim whose status differs from the unmutated
 run.  The mutant is **killed** when a status differs, when the module does
 not import, or when the run exceeds ``--timeout``; otherwise it **survives**
-and is listed with its line, for a reader to explain (an equivalent mutant,
-dead code, or a gap to close with a test or a falsifier).
+and is run through the unit tests that mirror its module
+(``tests/test_<module>.py``); a mutant both miss is listed with its line, for
+a reader to explain (an equivalent mutant, dead code, or a gap to close with a
+test or a falsifier).
 
 ``--sample N`` draws N mutants per file (seeded: the same sample every time);
 without it every mutant runs (slow: hundreds per file).
@@ -61,6 +63,23 @@ CLAIMS_OF = {
     "verify/algorithms/functional_gd.py": "fgd.*",
     "verify/algorithms/induction.py": "induction.*",
     "verify/algorithms/energy.py": "energy.*",
+}
+
+# The unit tests that mirror each module: a mutant the claims' checks miss
+# is run through them too (reported as "killed by the tests").
+TESTS_OF = {
+    "constructions/gradient_descent.py": "tests/test_gradient_descent.py",
+    "constructions/newton.py": "tests/test_newton.py",
+    "constructions/functional_gd.py": "tests/test_functional_gd.py",
+    "constructions/induction_head.py": "tests/test_induction_head.py",
+    "constructions/energy.py": "tests/test_energy.py",
+    "constructions/engine.py": "tests/test_engine.py",
+    "constructions/arithmetic.py": "tests/test_arithmetic.py tests/test_engine.py",
+    "verify/algorithms/gradient_descent.py": "tests/test_gradient_descent.py",
+    "verify/algorithms/newton.py": "tests/test_newton.py",
+    "verify/algorithms/functional_gd.py": "tests/test_functional_gd.py",
+    "verify/algorithms/induction.py": "tests/test_induction_head.py",
+    "verify/algorithms/energy.py": "tests/test_energy.py",
 }
 
 SWAP = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult}
@@ -165,8 +184,10 @@ def module_name(file: str) -> str:
     return "transformer_proofs." + file[:-3].replace("/", ".")
 
 
-def child(file: str, index: int, claims: str, effort: float, reference: dict[str, str] | None) -> dict[str, Any]:
-    """Install the mutant (index < 0: none), run the checks, report statuses."""
+def child(file: str, index: int, claims: str, effort: float, reference: dict[str, str] | None,
+          tests: bool = False) -> dict[str, Any]:
+    """Install the mutant (index < 0: none), run the checks (or, with
+    ``tests``, the module's unit tests), report statuses."""
     import importlib.abc
     import importlib.util
 
@@ -188,6 +209,16 @@ def child(file: str, index: int, claims: str, effort: float, reference: dict[str
                 return None
 
         sys.meta_path.insert(0, Finder())
+    if tests:
+        import contextlib
+        import io
+
+        import pytest
+
+        with contextlib.redirect_stdout(io.StringIO()):
+            code = pytest.main([*(str(ROOT / t) for t in TESTS_OF[file].split()), "-q", "-x", "-p", "no:cacheprovider", "-p", "no:xdist",
+                                "-o", "claims=", "--no-header"])
+        return {"killed": code != 0, "by": f"killed by {TESTS_OF[file]}" if code != 0 else ""}
     try:
         from transformer_proofs.verify.registry import Context, select
         from transformer_proofs.verify.runner import run_claim
@@ -204,8 +235,8 @@ def child(file: str, index: int, claims: str, effort: float, reference: dict[str
 
 
 def run_child(file: str, index: int, claims: str, effort: float, reference: dict[str, str] | None,
-              timeout: float) -> dict[str, Any]:
-    args = [sys.executable, __file__, "--child", json.dumps([file, index, claims, effort, reference])]
+              timeout: float, tests: bool = False) -> dict[str, Any]:
+    args = [sys.executable, __file__, "--child", json.dumps([file, index, claims, effort, reference, tests])]
     t0 = time.perf_counter()
     try:
         proc = subprocess.run(args, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
@@ -233,6 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     p.add_argument("--effort", type=float, default=0.3, help="effort of the checks (default 0.3)")
     p.add_argument("--timeout", type=float, default=600.0, help="seconds per mutant")
+    p.add_argument("--no-tests", action="store_true", help="do not run a survivor through its module's unit tests")
     p.add_argument("--child", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
@@ -262,6 +294,8 @@ def main(argv: list[str] | None = None) -> int:
                             args.timeout): m for m in chosen}
         for fut in as_completed(futs):
             m, res = futs[fut], fut.result()
+            if not res["killed"] and not args.no_tests:
+                res = run_child(m.file, m.index, "", args.effort, None, args.timeout, tests=True)
             state = "killed  " if res["killed"] else "SURVIVES"
             print(f"{state} {m.label():70s} {res['seconds']:6.1f}s  {res.get('by', '')}", flush=True)
             if not res["killed"]:
