@@ -77,6 +77,7 @@ def test_concat_residual_and_mlp() -> None:
     out = forward(F, model, rng.standard_normal((2, 3)))
     assert out.shape == (4, 3)
     assert model.stream_names()[-1][:2] == ("c0", "c1")
+    assert len(model.stream_names()[-1]) == out.shape[0], "the concatenated coordinates are named too"
     mlp = MLP(W_in=np.eye(2), W_out=np.eye(2), activation="identity")
     Z = rng.standard_normal((2, 3))
     assert np.allclose(forward(F, Transformer((mlp,), ("a", "b")), Z), 2 * Z)

@@ -355,3 +355,14 @@ def test_float_step_checks_both_sides_of_their_fuzzed_edges(side: int, ok: bool)
         else:
             with pytest.raises(alg.StepSizeError):
                 check(value)
+    # inside the fuzz band, just below Newton's edge: too close to call, refused
+    with pytest.raises(alg.StepSizeError, match="edge"):
+        alg.check_newton_alpha(S, newton_edge * (1 - alg.spectral_fuzz(S) / 2))
+
+
+def test_newton_iterations_bound_at_and_past_the_target() -> None:
+    """0 iterations when ρ ≤ ε already; else the smallest k with ρ^(2^k) ≤ ε."""
+    assert alg.newton_iterations_bound(0.0, 1e-8) == 0
+    assert alg.newton_iterations_bound(1e-9, 1e-8) == 0
+    assert alg.newton_iterations_bound(0.5, 0.5**4) == 2
+    assert alg.newton_iterations_bound(0.5, 0.5**4 * 0.99) == 3
