@@ -366,3 +366,25 @@ def test_newton_iterations_bound_at_and_past_the_target() -> None:
     assert alg.newton_iterations_bound(1e-9, 1e-8) == 0
     assert alg.newton_iterations_bound(0.5, 0.5**4) == 2
     assert alg.newton_iterations_bound(0.5, 0.5**4 * 0.99) == 3
+
+
+def test_optimal_alpha_minimises_the_initial_error() -> None:
+    """S = diag(4, 1): α* = 2/(λ_max² + λ_min²) = 2/17 gives ‖E_0‖₂ = (κ² − 1)/(κ² + 1) = 15/17,
+    and any other α does worse."""
+    S = alg.gram(np.diag([2.0, 1.0]))
+    a = alg.optimal_alpha(S)
+    assert a == pytest.approx(2 / 17, rel=1e-15)
+    rho = alg.check_newton_alpha(S, a)
+    assert rho == pytest.approx(15 / 17, rel=1e-15)
+    assert rho < alg.check_newton_alpha(S, a * 1.01) and rho < alg.check_newton_alpha(S, a * 0.99)
+
+
+@pytest.mark.parametrize("widths, label", [(1.5, "stalls"), (2.5, "diverges")])
+def test_curve_label_at_the_edge_follows_the_stated_band(widths: float, label: str) -> None:
+    """Past Newton's edge, the curve is labelled "stalls at the edge" within
+    4 fuzz widths of αλ_max² = 2 (α within 2 widths), "diverges" beyond."""
+    X = np.diag([2.0, 1.0])
+    S = alg.gram(X)
+    alpha = 2 / 16 * (1 + widths * alg.spectral_fuzz(S))
+    curve = alg.newton_curve(X, X @ np.array([1.0, 1.0]), alpha, 3, strict=False)
+    assert curve.status.startswith(label)
