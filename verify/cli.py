@@ -176,6 +176,9 @@ def write_atomically(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 is not what a written file should have
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
