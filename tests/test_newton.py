@@ -369,13 +369,13 @@ def test_newton_iterations_bound_at_and_past_the_target() -> None:
 
 
 def test_optimal_alpha_minimises_the_initial_error() -> None:
-    """S = diag(4, 1): α* = 2/(λ_max² + λ_min²) = 2/17 gives ‖E_0‖₂ = (κ² − 1)/(κ² + 1) = 15/17,
-    and any other α does worse."""
-    S = alg.gram(np.diag([2.0, 1.0]))
+    """S = diag(4, 9/4) (λ_min ≠ 1, so no power of it hides): α* = 2/(λ_max² + λ_min²)
+    = 32/337 gives ‖E_0‖₂ = (κ² − 1)/(κ² + 1) = 175/337, and any other α does worse."""
+    S = alg.gram(np.diag([2.0, 1.5]))
     a = alg.optimal_alpha(S)
-    assert a == pytest.approx(2 / 17, rel=1e-15)
+    assert a == pytest.approx(32 / 337, rel=1e-14)
     rho = alg.check_newton_alpha(S, a)
-    assert rho == pytest.approx(15 / 17, rel=1e-15)
+    assert rho == pytest.approx(175 / 337, rel=1e-14)
     assert rho < alg.check_newton_alpha(S, a * 1.01) and rho < alg.check_newton_alpha(S, a * 0.99)
 
 
