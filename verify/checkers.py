@@ -56,7 +56,7 @@ DEFAULT_COUNTS = {"float64": 20, "mpmath": 3, "rational": 4, "symbolic": 1, "bal
 # draw: the mode draws up to this many instances per size and stops at the
 # first that rejects the mutant (the checkers return at the first failing
 # instance), so the budget bounds the work of a caught mutant, never its luck.
-FALSIFIER_BUDGET = {"float64": 40, "mpmath": 10, "rational": 6, "symbolic": 2, "ball": 20, "prime-field": 4}
+FALSIFIER_BUDGET = {"float64": 40, "mpmath": 10, "rational": 6, "symbolic": 8, "ball": 20, "prime-field": 4}
 FALSIFIER_COUNTS = FALSIFIER_BUDGET  # the older name
 MP_DIGITS = (30, 60, 120)
 BALL_PRECISIONS = (128, 512, 2048)
