@@ -46,7 +46,15 @@ from typing import Any
 
 import numpy as np
 from transformer_proofs.constructions.arithmetic import Arithmetic, Rational
-from transformer_proofs.constructions.engine import MLP, Attention, Head, PromptError, Readout, Transformer
+from transformer_proofs.constructions.engine import (
+    MLP,
+    Attention,
+    Head,
+    PromptError,
+    Readout,
+    Transformer,
+    check_finite,
+)
 
 
 class ConditionError(ValueError):
@@ -198,6 +206,7 @@ def feedforward_stack(W: Any, b: Any, L: int, enforce: bool = True) -> Transform
 
 def pgd_weights(W: Any, b: Any, eta: Any) -> tuple[np.ndarray, np.ndarray]:
     """(W_η, b_η) with ReLU(W_η y + b_η) = Π(y − η∇f(y)): W_η = I − η(I − W), b_η = η b."""
+    check_finite("η", eta)
     W = np.asarray(W, dtype=object)
     I = np.eye(W.shape[0], dtype=int).astype(object)
     return I - (I - W) * eta, np.asarray(b, dtype=object) * eta
@@ -219,6 +228,7 @@ def hopfield_prompt(X: Any, xi: Any) -> np.ndarray:
 def hopfield_layer(d: int, N: int, beta: Any) -> Attention:
     """ξ ← X softmax(β Xᵀ ξ): query βξ, keys and values x_i, the state token
     masked out of the keys; the new state is appended (``xi1:k``)."""
+    check_finite("β", beta)
     if not Fraction(beta) > 0:
         raise ConditionError(f"β must be positive, got {beta}")
     I = np.eye(d, dtype=int).astype(object)

@@ -18,6 +18,7 @@ float64 run, an exact rational run and a prime-field run are the *same* code.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any, Callable, Literal, Sequence, Union
@@ -36,6 +37,34 @@ class PromptError(ValueError):
 
 def _shape_of(a: Any) -> tuple[int, ...]:
     return tuple(a.shape)
+
+
+def _finite_scalar(x: Any) -> bool:
+    """False only for a value that is certainly NaN or ±inf (ints, Fractions
+    and symbols are finite or not numbers at all)."""
+    if isinstance(x, (int, Fraction)):
+        return True
+    try:
+        return math.isfinite(float(x))
+    except OverflowError:  # a huge exact value: finite
+        return True
+    except (TypeError, ValueError):  # a free symbol
+        return True
+
+
+def check_finite(name: str, w: Any) -> None:
+    """Refuse a weight or parameter (η, β, α, λ, a bias, a read-out) with a NaN
+    or infinite entry, naming it: no number system computes with those."""
+    if w is None or callable(w):
+        return
+    a = w if isinstance(w, np.ndarray) else np.asarray(w, dtype=object)
+    if a.dtype.kind in "fc":
+        ok = bool(np.isfinite(a).all())
+    else:
+        ok = all(_finite_scalar(x) for x in a.flat)
+    if not ok:
+        raise PromptError(f"{name} has a non-finite entry (NaN or inf): a non-finite weight or parameter "
+                          "(step size η, inverse temperature β, α, λ, ...)")
 
 
 def _check_matrix(name: str, w: Any, rows: int | None = None, cols: int | None = None) -> None:
@@ -61,6 +90,10 @@ class Head:
     # callable); None means the layer's.  Lets one layer sum heads of different
     # kernels (multi-head functional GD).
     score: Any = None
+
+    def __post_init__(self) -> None:
+        for name in ("W_Q", "W_K", "W_V", "W_O"):
+            check_finite(name, getattr(self, name))
 
     def validate(self, d_model: int, kernel: bool) -> None:
         _check_matrix("W_Q", self.W_Q, cols=d_model)
@@ -94,6 +127,9 @@ class Attention:
     # "zero" gives that query the empty sum, an output column of 0.
     empty_query: Literal["error", "zero"] = "error"
 
+    def __post_init__(self) -> None:
+        check_finite("the attention scale", self.scale)
+
     def out_dim(self, d_model: int) -> int:
         h = self.heads[0]
         d_out = h.W_O.shape[0] if h.W_O is not None else h.W_V.shape[0]
@@ -110,6 +146,10 @@ class MLP:
     b_out: np.ndarray | None = None  # (d_model,)
     activation: Literal["relu", "identity"] = "relu"
 
+    def __post_init__(self) -> None:
+        for name in ("W_in", "W_out", "b_in", "b_out"):
+            check_finite(f"MLP {name}", getattr(self, name))
+
     def out_dim(self, d_model: int) -> int:
         return d_model
 
@@ -123,6 +163,9 @@ class Readout:
 
     vector: np.ndarray  # (D_final,)
     column: int
+
+    def __post_init__(self) -> None:
+        check_finite("the read-out vector", self.vector)
 
 
 @dataclass(frozen=True)

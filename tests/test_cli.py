@@ -1,5 +1,5 @@
 """python -m verify: list, run (JSON document, exit codes), report
-determinism, baseline regressions."""
+determinism (the gate: tests/test_gate.py; bad input: tests/test_cli_errors.py)."""
 
 import json
 import subprocess
@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from transformer_proofs.verify.cli import main
 from transformer_proofs.verify.registry import CheckResult, Claim, Context, Falsifier, Paper
-from transformer_proofs.verify.report import baseline_from, compare_with_baseline
 from transformer_proofs.verify.runner import exit_code, run_claim
 
 PAPER = Paper("A. Author", 2024, "T", "0000.00000", "Thm 1")
@@ -64,20 +63,6 @@ def test_status_folding_and_exit_code() -> None:
     assert exit_code([uncaught]) == 1
     assert run_claim(_claim("refuted"), ctx).status == "fails", "a counterexample to an expected claim is a regression"
     assert exit_code([]) == 1
-
-
-def test_baseline_comparison_flags_regressions() -> None:
-    doc = {"seed": 0, "claims": [{"id": "a", "status": "holds", "checks": [
-        {"mode": "float64", "max_error": 1e-16, "tolerance": 1e-15, "status": "holds"}]}]}
-    base = baseline_from(doc)
-    assert compare_with_baseline(doc, base) == []
-    worse = json.loads(json.dumps(doc))
-    worse["claims"][0]["checks"][0]["max_error"] = 2e-15
-    assert any("grew past" in p for p in compare_with_baseline(worse, base))
-    failing = json.loads(json.dumps(doc))
-    failing["claims"][0]["status"] = "fails"
-    assert any("was holds, now fails" in p for p in compare_with_baseline(failing, base))
-    assert any("not in this run" in p for p in compare_with_baseline({"claims": []}, base))
 
 
 def test_report_is_byte_identical_for_the_same_seed(tmp_path: Path) -> None:

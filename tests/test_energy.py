@@ -289,3 +289,37 @@ def test_figure_deterministic(tmp_path) -> None:
     first = (tmp_path / name).read_bytes()
     claim.figure(Context(0), tmp_path)
     assert (tmp_path / name).read_bytes() == first
+
+
+# both sides of every condition the constructions refuse ----------------------
+
+EPS = Fraction(1, 2**60)
+# a rotation by the angle with cos = 3/5: W = R diag(λ₁, λ₂) Rᵀ is exact and not diagonal
+ROT = np.array([[Fraction(3, 5), Fraction(-4, 5)], [Fraction(4, 5), Fraction(3, 5)]], dtype=object)
+
+
+def _with_spectrum(l1: Fraction, l2: Fraction) -> np.ndarray:
+    return ROT @ np.diag(np.array([l1, l2], dtype=object)) @ ROT.T
+
+
+@pytest.mark.parametrize("lams, ok", [
+    ((Fraction(1), Fraction(0)), True), ((1 + EPS, Fraction(0)), False),           # λ_max ≤ 1: 1 is inside
+    ((-1 + EPS, Fraction(0)), True), ((Fraction(-1), Fraction(0)), False),         # λ_min > −1: −1 is outside
+    ((Fraction(1), -1 + EPS), True), ((1 + EPS, Fraction(-1)), False),
+])
+def test_feedforward_spectrum_both_sides_of_each_edge(lams: tuple, ok: bool) -> None:
+    W, b = _with_spectrum(*lams), np.zeros(2, dtype=object)
+    if ok:
+        feedforward_layer(W, b)
+    else:
+        with pytest.raises(ConditionError, match="spectrum is not inside"):
+            feedforward_layer(W, b)
+
+
+@pytest.mark.parametrize("beta, ok", [(EPS, True), (Fraction(0), False), (-EPS, False)])
+def test_hopfield_beta_both_sides_of_zero(beta: Fraction, ok: bool) -> None:
+    if ok:
+        hopfield_layer(2, 3, beta)
+    else:
+        with pytest.raises(ConditionError, match="positive"):
+            hopfield_layer(2, 3, beta)

@@ -16,6 +16,7 @@ from transformer_proofs.constructions.engine import (
     Readout,
     Transformer,
     attention_mask,
+    check_finite,
     context_mask,
     export_heads,
     forward,
@@ -76,6 +77,7 @@ def test_concat_residual_and_mlp() -> None:
     out = forward(F, model, rng.standard_normal((2, 3)))
     assert out.shape == (4, 3)
     assert model.stream_names()[-1][:2] == ("c0", "c1")
+    assert len(model.stream_names()[-1]) == out.shape[0], "the concatenated coordinates are named too"
     mlp = MLP(W_in=np.eye(2), W_out=np.eye(2), activation="identity")
     Z = rng.standard_normal((2, 3))
     assert np.allclose(forward(F, Transformer((mlp,), ("a", "b")), Z), 2 * Z)
@@ -98,6 +100,10 @@ def test_bad_prompts_get_named_errors() -> None:
         forward(F, model, np.array([[np.nan, 0, 0], [0, 0, 0]]))
     with pytest.raises(PromptError, match="residual coordinates"):
         forward(F, model, np.zeros((3, 3)))
+    with pytest.raises(PromptError, match="at least one token"):
+        forward(F, model, np.zeros((2, 0)))
+    with pytest.raises(PromptError, match="at least one token"):  # batched: the token axis is the last
+        forward(F, model, np.zeros((4, 2, 0)))
     with pytest.raises(PromptError, match="n >= 1"):
         regression_prompt(np.zeros((0, 2)), np.zeros(0), np.zeros(2))
     with pytest.raises(PromptError, match="y has shape"):
@@ -172,3 +178,60 @@ def test_associated_order_is_taken_when_cheaper_and_bounded() -> None:
     bounded = forward(Float64Bounded(), model, Z)
     assert np.all(np.abs(bounded.val - exact) <= bounded.err)
     assert np.all(np.abs(forward(F, model, Z) - bounded.val) == 0)
+
+
+# ---------------------------------------------------------------------------
+# non-finite weights and parameters are refused, named, by every construction
+# ---------------------------------------------------------------------------
+
+
+def _nonfinite_cases() -> dict:
+    import transformer_proofs.constructions.energy as en
+    import transformer_proofs.constructions.functional_gd as fg
+    import transformer_proofs.constructions.gradient_descent as gd
+    import transformer_proofs.constructions.induction_head as ih
+    import transformer_proofs.constructions.newton as nw
+
+    W, b = np.array([[0.5, 0], [0, 0.5]]), np.zeros(2)
+    return {
+        "von Oswald η": lambda v: gd.von_oswald_transformer(2, 3, [1, v]),
+        "von Oswald W_0": lambda v: gd.von_oswald_transformer(2, 3, [1], W_0=[v, 0]),
+        "GD++ γ": lambda v: gd.von_oswald_layer(2, 3, 1, gamma=v),
+        "preconditioner A": lambda v: gd.preconditioned_transformer(2, 3, [np.array([[v, 0], [0, 1]])]),
+        "ReLU ridge η": lambda v: gd.relu_ridge_transformer(2, 3, [v], 1, 1),
+        "ReLU ridge λ": lambda v: gd.relu_ridge_transformer(2, 3, [1], v, 1),
+        "ReLU ridge offset": lambda v: gd.relu_ridge_transformer(2, 3, [1], 1, v),
+        "Newton α": lambda v: nw.newton_transformer(2, 3, 2, v),
+        "Newton init α": lambda v: nw.printed_init_layer(2, 3, v),
+        "functional GD η": lambda v: fg.functional_gd_transformer(2, 3, [v], "relu"),
+        "multi-head η": lambda v: fg.multi_head_transformer(2, 3, [[v]], ["relu"]),
+        "induction β₂": lambda v: ih.induction_transformer(ih.markov_chain(4), 2, v),
+        "induction β₁": lambda v: ih.induction_transformer(ih.markov_chain(4), 2, 1, v),
+        "previous-token β₂": lambda v: ih.previous_token_transformer(2, 4, v),
+        "Hopfield β": lambda v: en.hopfield_transformer(2, 3, v),
+        "feed-forward W": lambda v: en.feedforward_stack(np.array([[v, 0], [0, 0.5]]), b, 2),
+        "feed-forward b": lambda v: en.feedforward_stack(W, np.array([v, 0]), 2),
+        "PGD η": lambda v: en.pgd_weights(W, b, v),
+        "attention scale": lambda v: Attention((Head(np.eye(1), np.eye(1), np.eye(1)),), "linear", np.ones(2), scale=v),
+        "read-out": lambda v: Readout(np.array([1, v], dtype=object), 0),
+        "MLP weight": lambda v: MLP(np.array([[v]]), np.eye(1)),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_nonfinite_cases()))
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf")])
+def test_nonfinite_parameters_are_refused(name: str, value: float) -> None:
+    build = _nonfinite_cases()[name]
+    build(1)  # the same call with a finite value is accepted
+    with pytest.raises(ValueError, match="finite|exact number"):
+        with np.errstate(invalid="ignore"):
+            build(value)
+
+
+def test_check_finite_names_the_weight_and_passes_exact_and_symbolic_values() -> None:
+    import sympy
+
+    check_finite("W", np.array([Fraction(10**400), 2, sympy.Symbol("x")], dtype=object))
+    check_finite("W", np.eye(2))
+    with pytest.raises(PromptError, match="^W_V has a non-finite entry"):
+        Head(np.eye(1), np.eye(1), np.array([[float("nan")]]))

@@ -238,3 +238,18 @@ def test_matched_activation_table_and_figure(fgd_claims, tmp_path):
     out = claim.figure(Context(0, 0.5), tmp_path)
     if out is not None:
         assert (tmp_path / out[0]).exists()
+
+
+@pytest.mark.parametrize("eta, ok", [
+    (Fraction(2) - Fraction(1, 2**60), True), (Fraction(2), False), (Fraction(2) + Fraction(1, 2**60), False),
+    (Fraction(1, 2**60), True), (Fraction(0), False), (Fraction(-1, 2**60), False),
+])
+def test_step_size_region_both_sides(eta: Fraction, ok: bool) -> None:
+    """K = diag(2, 1), n = 2: the region is 0 < η < 2n/λ_max = 2, decided at the
+    spectrum's 40 digits (η was read at 53 bits, so 2 − 2⁻⁶⁰ was refused)."""
+    K, k_q, y = np.array([[2.0, 0.0], [0.0, 1.0]]), np.array([1.0, 0.0]), np.array([1.0, 2.0])
+    if ok:
+        fgd.remaining_error_bounds(K, k_q, y, [eta])
+    else:
+        with pytest.raises(fgd.StepSizeError, match="outside the convergent region"):
+            fgd.remaining_error_bounds(K, k_q, y, [eta])

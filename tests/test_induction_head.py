@@ -334,3 +334,32 @@ def test_bigram_figure(tmp_path) -> None:
     claim = select("induction.bigram_limit")[0]
     name, caption = claim.figure(Context(0), tmp_path)
     assert (tmp_path / name).stat().st_size > 0 and "β₂" in caption
+
+
+@pytest.mark.parametrize("beta1", [None, 3])
+def test_reference_predictions_in_plain_float64(beta1: int | None) -> None:
+    """Plain float64 runs the reference too (it used to hand numpy an object array)."""
+    from transformer_proofs.constructions.arithmetic import Float64, Float64Bounded
+
+    g, seq = markov_chain(4), [0, 1, 0, 1]
+    plain = alg.reference_predictions(Float64(), seq, g, 2, 5, beta1)
+    bounded = alg.reference_predictions(Float64Bounded(), seq, g, 2, 5, beta1)
+    assert plain.dtype == np.float64 and np.array_equal(plain, bounded.val)
+
+
+def test_markov_chain_accepts_one_position_and_refuses_none() -> None:
+    assert markov_chain(1).T == 1 and markov_chain(1).is_root(0)
+    with pytest.raises(GraphError, match="T >= 1"):
+        markov_chain(0)
+
+
+def test_hard_parent_query_columns() -> None:
+    """Column i is e_{p(i)} at a non-root, the uniform average over j ≤ i at a
+    root (weights 1/(i+1), summing to 1): what softmax of all-equal scores is."""
+    from transformer_proofs.constructions.induction_head import hard_parent_query
+
+    S, g = 2, causal_graph([None, 0, None, 1])
+    W = hard_parent_query(g, 0, S)
+    assert list(W[:, S + 1]) == [1, 0, 0, 0] and list(W[:, S + 3]) == [0, 1, 0, 0]
+    assert list(W[:, S + 0]) == [1, 0, 0, 0]
+    assert list(W[:, S + 2]) == [Fraction(1, 3)] * 3 + [0]

@@ -337,3 +337,54 @@ def test_k_steps_readout_mutants_are_caught():
     for name in ("read-out sign", "read-out coordinate"):
         caught, how = names[name].run(Context(0))
         assert caught, how
+
+
+@pytest.mark.parametrize("side, ok", [(-1, True), (+1, False)])
+def test_float_step_checks_both_sides_of_their_fuzzed_edges(side: int, ok: bool) -> None:
+    """S = diag(4, 1) (X = diag(2, 1)): Newton's edge 2/λ_max² = 1/8 and GD's
+    edge 2n/λ_max = 1 (n = 2), each blurred by the stated spectral fuzz; one
+    step of 4 fuzz widths inside is accepted, one as far outside refused."""
+    S = alg.gram(np.diag([2.0, 1.0]))
+    width = 4 * alg.spectral_fuzz(S)
+    newton_edge, gd_edge = 2 / 16, 2 * 2 / 4
+    for check, edge in ((lambda a: alg.check_newton_alpha(S, a), newton_edge),
+                        (lambda e: alg.check_gd_step(S, 2, e), gd_edge)):
+        value = edge * (1 + side * width)
+        if ok:
+            assert check(value) < 1
+        else:
+            with pytest.raises(alg.StepSizeError):
+                check(value)
+    # inside the fuzz band, just below Newton's edge: too close to call, refused
+    with pytest.raises(alg.StepSizeError, match="edge"):
+        alg.check_newton_alpha(S, newton_edge * (1 - alg.spectral_fuzz(S) / 2))
+
+
+def test_newton_iterations_bound_at_and_past_the_target() -> None:
+    """0 iterations when ρ ≤ ε already; else the smallest k with ρ^(2^k) ≤ ε."""
+    assert alg.newton_iterations_bound(0.0, 1e-8) == 0
+    assert alg.newton_iterations_bound(1e-9, 1e-8) == 0
+    assert alg.newton_iterations_bound(0.5, 0.5**4) == 2
+    assert alg.newton_iterations_bound(0.5, 0.5**4 * 0.99) == 3
+
+
+def test_optimal_alpha_minimises_the_initial_error() -> None:
+    """S = diag(4, 9/4) (λ_min ≠ 1, so no power of it hides): α* = 2/(λ_max² + λ_min²)
+    = 32/337 gives ‖E_0‖₂ = (κ² − 1)/(κ² + 1) = 175/337, and any other α does worse."""
+    S = alg.gram(np.diag([2.0, 1.5]))
+    a = alg.optimal_alpha(S)
+    assert a == pytest.approx(32 / 337, rel=1e-14)
+    rho = alg.check_newton_alpha(S, a)
+    assert rho == pytest.approx(175 / 337, rel=1e-14)
+    assert rho < alg.check_newton_alpha(S, a * 1.01) and rho < alg.check_newton_alpha(S, a * 0.99)
+
+
+@pytest.mark.parametrize("widths, label", [(1.5, "stalls"), (2.5, "diverges")])
+def test_curve_label_at_the_edge_follows_the_stated_band(widths: float, label: str) -> None:
+    """Past Newton's edge, the curve is labelled "stalls at the edge" within
+    4 fuzz widths of αλ_max² = 2 (α within 2 widths), "diverges" beyond."""
+    X = np.diag([2.0, 1.0])
+    S = alg.gram(X)
+    alpha = 2 / 16 * (1 + widths * alg.spectral_fuzz(S))
+    curve = alg.newton_curve(X, X @ np.array([1.0, 1.0]), alpha, 3, strict=False)
+    assert curve.status.startswith(label)

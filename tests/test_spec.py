@@ -92,3 +92,39 @@ def test_an_erratum_without_a_computed_counterexample_fails() -> None:
         "rational", "exact", 1, None, None, "refuted", data={"counterexample": "x = 1"}))})
     assert run_claim(computed, Context(0)).status == "refuted"
     assert Fraction(1, 2)  # exact values stay exact
+
+
+class _Recorder:
+    """EQUAL, recording each verdict the checker sees (delegates everything else)."""
+
+    def __init__(self, relation) -> None:
+        self.relation, self.seen = relation, []
+
+    def __getattr__(self, name):
+        return getattr(self.relation, name)
+
+    def float64(self, lhs, rhs):
+        v = self.relation.float64(lhs, rhs)
+        self.seen.append(v)
+        return v
+
+    def multiprecision(self, lhs, rhs, tolerance):
+        v = self.relation.multiprecision(lhs, rhs, tolerance)
+        self.seen.append(v)
+        return v
+
+
+@pytest.mark.parametrize("mode", ["float64", "mpmath"])
+def test_reported_error_and_tolerance_are_one_entrys_pair_of_worst_ratio(mode: str) -> None:
+    """The (max error, tolerance) a check reports come from the same entry of
+    the same instance, the one of largest error/tolerance (they were paired
+    across instances: a report showed ratio 1.34 where the worst was 0.17)."""
+    from transformer_proofs.verify.checkers import MP_DIGITS
+
+    rec = _Recorder(gd.ONE_LAYER_SPEC.relation)
+    res = run_mode(replace(gd.ONE_LAYER_SPEC, relation=rec), mode, Context(0))
+    assert res.status == "holds"
+    seen = rec.seen if mode == "float64" else rec.seen[len(MP_DIGITS) - 1::len(MP_DIGITS)]  # the top precision
+    worst = max(seen, key=lambda v: v.ratio)
+    assert (res.max_error, res.tolerance) == (worst.error, worst.tolerance)
+    assert res.max_error <= res.tolerance

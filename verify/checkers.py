@@ -52,9 +52,12 @@ MODE_EVIDENCE = {
 # Instances per size for each mode (a spec's ``counts`` overrides); the prime
 # field's count comes from Schwartz–Zippel.
 DEFAULT_COUNTS = {"float64": 20, "mpmath": 3, "rational": 4, "symbolic": 1, "ball": 8}
-# Instances per size when a mutant is run through a mode: it needs to be
-# caught, not characterised.
-FALSIFIER_COUNTS = {"float64": 3, "mpmath": 1, "rational": 2, "symbolic": 1, "ball": 2, "prime-field": 1}
+# A mutant run through a mode is a search with a stated budget, not one lucky
+# draw: the mode draws up to this many instances per size and stops at the
+# first that rejects the mutant (the checkers return at the first failing
+# instance), so the budget bounds the work of a caught mutant, never its luck.
+FALSIFIER_BUDGET = {"float64": 40, "mpmath": 10, "rational": 6, "symbolic": 8, "ball": 20, "prime-field": 4}
+FALSIFIER_COUNTS = FALSIFIER_BUDGET  # the older name
 MP_DIGITS = (30, 60, 120)
 BALL_PRECISIONS = (128, 512, 2048)
 BOUNDARY_REDRAWS = 3  # symbolic sample points redrawn when one lies on a ReLU cell boundary
@@ -163,7 +166,7 @@ def check_mpmath(spec: ClaimSpec, ctx: Context, mutant: Mutant | None = None,
                  per_size: int | None = None, digits: Sequence[int] = MP_DIGITS) -> CheckResult:
     rng, bounded = rng_for(ctx, "mpmath"), Float64Bounded()
     by_digits = {d: 0.0 for d in digits}
-    tol_by_digits = {d: 0.0 for d in digits}
+    pair, pair_ratio = (0.0, 0.0), -1.0  # (error, tolerance) of the instance of largest ratio, at the top precision
     t = _Tally()
     for sizes in spec.sizes_for("mpmath"):
         for _ in range(_count(spec, "mpmath", ctx, per_size)):
@@ -176,12 +179,12 @@ def check_mpmath(spec: ClaimSpec, ctx: Context, mutant: Mutant | None = None,
                 tol = bound64 * ar.unit_roundoff / UNIT_ROUNDOFF_64
                 v = spec.relation.multiprecision(*spec.evaluate(ar, inst, mutant), tol)
                 by_digits[d] = max(by_digits[d], v.error or 0.0)
-                tol_by_digits[d] = max(tol_by_digits[d], tol)
+                if d == digits[-1] and v.ratio is not None and v.ratio > pair_ratio:
+                    pair, pair_ratio = (v.error or 0.0, tol), v.ratio
                 if v.status == "fails":
                     return _fail("mpmath", t.count, v, sizes, f"at {d} digits the error does not fall with the precision")
-    top = digits[-1]
     trail = " → ".join(f"{by_digits[d]:.1g} @{d}d" for d in digits)
-    return CheckResult("mpmath", Evidence.MULTIPRECISION.label, t.count, by_digits[top], tol_by_digits[top], "holds",
+    return CheckResult("mpmath", Evidence.MULTIPRECISION.label, t.count, pair[0], pair[1], "holds",
                        f"error within the float64 bound scaled to each precision: {trail}",
                        data={"digits": list(digits)})
 
@@ -361,7 +364,8 @@ def spec_checks(spec: ClaimSpec) -> dict[str, Check]:
 
 def mutant_falsifier(spec: ClaimSpec, mutant: Mutant, modes: Iterable[str] | None = None) -> Falsifier:
     """The mutant is caught when *every* mode it is run through reports
-    ``fails`` (an error is not a catch)."""
+    ``fails`` (an error is not a catch), each mode searching up to
+    ``FALSIFIER_BUDGET[mode]`` instances per size."""
     chosen = tuple(mutant.modes or modes or spec.modes)
 
     def run(ctx: Context) -> tuple[bool, str]:
@@ -369,11 +373,11 @@ def mutant_falsifier(spec: ClaimSpec, mutant: Mutant, modes: Iterable[str] | Non
         parts, caught = [], True
         selected = [m for m in chosen if _selected(m, ctx.mode)] or list(chosen)
         for mode in selected:
-            res = run_mode(spec, mode, once, mutant, per_size=FALSIFIER_COUNTS[mode])
+            res = run_mode(spec, mode, once, mutant, per_size=FALSIFIER_BUDGET[mode])
             ok = res.status == "fails"
             caught = caught and ok
             parts.append(f"{mode}: {'caught' if ok else res.status.upper()}"
-                         + ("" if ok else f" ({res.detail[:200]})"))
+                         + ("" if ok else f" ({res.detail[:200]}; searched {FALSIFIER_BUDGET[mode]} per size)"))
         if mutant.modes:
             parts.append(f"not run through the other kinds: {mutant.why}")
         return caught, "; ".join(parts)

@@ -31,14 +31,21 @@ from transformer_proofs.verify.runner import ClaimResult
 RAW_NAME = "results.raw.json"  # machine-dependent: never committed (.gitignore)
 
 
-def results_document(results: list[ClaimResult], ctx: Context) -> dict[str, Any]:
-    """The raw results: every figure as computed, and this machine's facts."""
-    return document_of(ctx.seed, ctx.effort, [r.to_json() for r in results])
+def results_document(results: list[ClaimResult], ctx: Context,
+                     selection: dict[str, str | None] | None = None) -> dict[str, Any]:
+    """The raw results: every figure as computed, and this machine's facts.
+    ``selection``: the run's ``--claim``/``--mode`` (the gate compares a
+    subset run with the matching subset of the baseline)."""
+    return document_of(ctx.seed, ctx.effort, [r.to_json() for r in results], selection)
 
 
-def document_of(seed: int, effort: float, claims: list[dict[str, Any]]) -> dict[str, Any]:
+def document_of(seed: int, effort: float, claims: list[dict[str, Any]],
+                selection: dict[str, str | None] | None = None) -> dict[str, Any]:
     """A results document from claims' JSON entries (a run's, or a sweep's merged per seed)."""
-    return {"seed": seed, "effort": effort, "environment": environment(), "machine": machine(), "claims": claims}
+    doc = {"seed": seed, "effort": effort, "environment": environment(), "machine": machine(), "claims": claims}
+    if selection and any(selection.values()):
+        doc["selection"] = selection
+    return doc
 
 
 def _deterministic_figures() -> None:
@@ -85,11 +92,12 @@ def claim_extras(claim_ids: list[str], ctx: Context, figdir: Path) -> tuple[dict
 
 
 def write_report(results: list[ClaimResult], ctx: Context, outdir: Path, command: str, site: bool = False,
-                 latex: bool = False, katex: Path | None = None) -> None:
+                 latex: bool = False, katex: Path | None = None,
+                 selection: dict[str, str | None] | None = None) -> None:
     """REPORT.md, results.json (stable), results.raw.json (this machine) and
     figures/, at once; with ``site`` the HTML catalogue (site/), with ``latex``
     the LaTeX table (latex/)."""
-    write_report_from_document(results_document(results, ctx), outdir, command, site, latex, katex)
+    write_report_from_document(results_document(results, ctx, selection), outdir, command, site, latex, katex)
 
 
 def write_report_from_document(raw: dict[str, Any], outdir: Path, command: str, site: bool = False,
@@ -126,51 +134,3 @@ def write_report_from_document(raw: dict[str, Any], outdir: Path, command: str, 
 def _mkdir(p: Path) -> Path:
     p.mkdir(exist_ok=True)
     return p
-
-
-# ---------------------------------------------------------------------------
-# baseline
-# ---------------------------------------------------------------------------
-
-
-def baseline_from(doc: dict[str, Any]) -> dict[str, Any]:
-    """What CI regresses against: each claim's status and each check's error
-    and tolerance."""
-    return {
-        "seed": doc["seed"],
-        "claims": {
-            c["id"]: {
-                "status": c["status"],
-                "checks": {ch["mode"]: {"max_error": ch["max_error"], "tolerance": ch["tolerance"],
-                                        "status": ch["status"]} for ch in c["checks"]},
-            }
-            for c in doc["claims"]
-        },
-    }
-
-
-def compare_with_baseline(doc: dict[str, Any], baseline: dict[str, Any]) -> list[str]:
-    """Regressions: a claim that held (or was refuted) and now does not, a
-    claim that disappeared, a check that held and now does not, or an error
-    that grew past its recorded tolerance."""
-    now = {c["id"]: c for c in doc["claims"]}
-    problems = []
-    for cid, base in sorted(baseline["claims"].items()):
-        if cid not in now:
-            problems.append(f"{cid}: in the baseline but not in this run")
-            continue
-        cur = now[cid]
-        if base["status"] in ("holds", "refuted") and cur["status"] != base["status"]:
-            problems.append(f"{cid}: was {base['status']}, now {cur['status']}")
-        checks = {ch["mode"]: ch for ch in cur["checks"]}
-        for mode, bch in base["checks"].items():
-            ch = checks.get(mode)
-            if ch is None:
-                problems.append(f"{cid} [{mode}]: check disappeared")
-                continue
-            if bch["status"] == "holds" and ch["status"] != "holds":
-                problems.append(f"{cid} [{mode}]: was holds, now {ch['status']}")
-            tol = bch["tolerance"]
-            if ch["max_error"] is not None and tol is not None and ch["max_error"] > tol:
-                problems.append(f"{cid} [{mode}]: error {ch['max_error']:.3g} grew past the recorded tolerance {tol:.3g}")
-    return problems

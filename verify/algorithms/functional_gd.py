@@ -220,8 +220,9 @@ def _to_mp(ctx: Any, v: Any) -> Any:
 def check_steps(etas: Sequence[Any], n: int, lam_max: Any) -> None:
     """Every η_ℓ must lie in (0, 2n/λ_max): then |1 - η λ/n| < 1 on the spectrum."""
     hi = 2 * n / lam_max
+    ctx = getattr(lam_max, "context", mpmath.mp)  # η read at the spectrum's precision, not at 53 bits
     for k, eta in enumerate(etas):
-        e = _to_mp(mpmath.mp, eta)
+        e = _to_mp(ctx, eta)
         if not (0 < e < hi):
             raise StepSizeError(f"step η_{k} = {float(eta):.6g} is outside the convergent region "
                                 f"(0, 2n/λ_max) = (0, {float(hi):.6g})")

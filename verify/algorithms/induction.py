@@ -173,6 +173,8 @@ def exp_scalar(ar: Arithmetic, x: Any) -> Any:
     """exp of one scalar of ``ar`` (an ErrArray of shape () for float64+bound)."""
     if isinstance(x, ErrArray):
         return ar.exp(x)
+    if isinstance(x, (float, np.floating)):  # plain float64: numpy's exp wants a float array, not an object one
+        return ar.exp(np.array([x], dtype=np.float64))[0]
     return ar.exp(_object_array([x], (1,)))[0]
 
 
