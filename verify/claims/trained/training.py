@@ -18,7 +18,7 @@ from fractions import Fraction
 import numpy as np
 from transformer_proofs.constructions.engine import Attention, Head, Readout, Transformer, context_mask
 
-STEPS = 300
+STEPS = 500
 BATCH = 1024
 LR = 0.08
 INIT = 0.2
