@@ -16,9 +16,11 @@ import platform
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-# The optional extras (setup.cfg) and the distribution that says each is installed.
-EXTRAS = (("plots", "matplotlib"), ("torch", "torch"), ("lens", "transformer-lens"),
-          ("browser", "selenium"), ("machine", "threadpoolctl"))
+# The optional extras (setup.cfg) that change what the report contains (its figures; the torch,
+# TransformerLens and trained-model evidence), and the distribution that says each is installed.  The
+# extras that only test or describe the run (browser, machine, dask, dev) are left out, so installing
+# them does not change the report's bytes.
+EXTRAS = (("plots", "matplotlib"), ("torch", "torch"), ("lens", "transformer-lens"), ("train", "autograd"))
 CPU_VARIABLES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "NPY_DISABLE_CPU_FEATURES", "NPY_ENABLE_CPU_FEATURES")
 
 
