@@ -93,7 +93,8 @@ def claim_seconds(stderr: str) -> dict[str, float]:
 
 
 def run_seed(seed: int, claim: str | None, effort: float | None) -> SeedResult:
-    cmd = [sys.executable, "-c", _CHILD, "run", "--json", "--seed", str(seed)]
+    # one process per seed: the pool over seeds is the parallelism
+    cmd = [sys.executable, "-c", _CHILD, "run", "--json", "--jobs", "1", "--seed", str(seed)]
     if claim:
         cmd += ["--claim", claim]
     if effort is not None:
