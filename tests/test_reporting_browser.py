@@ -3,7 +3,8 @@ from the system packages, driven by Selenium from the package index): every
 page loads without console errors, the formulas render with KaTeX, and
 every link, image, stylesheet and script resolves.  Skipped, with the
 reason, without selenium, Chromium or KaTeX.  With TP_SCREENSHOTS=DIR the
-overview and a claim page are saved there as PNG."""
+overview and a claim page are saved there as PNG.  CI sets TP_REQUIRE_BROWSER=1
+once it has installed them: then a missing piece fails the test instead."""
 
 import os
 import shutil
@@ -19,15 +20,33 @@ from tests.reporting_sample import sample_document
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+REQUIRED = os.environ.get("TP_REQUIRE_BROWSER") == "1"
+
+
+def _missing(reason: str) -> None:
+    """Skip, saying why; fail where CI installed the browser and expects the test to run."""
+    if REQUIRED:
+        pytest.fail(f"TP_REQUIRE_BROWSER=1 but {reason}")
+    pytest.skip(reason)
+
+
+def _import_webdriver():
+    try:
+        from selenium import webdriver
+    except ImportError:
+        _missing("selenium is not installed (pip install '.[browser]')")
+    return webdriver
+
+
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync", "--window-size=1280,1000")
 
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory):
-    webdriver = pytest.importorskip("selenium.webdriver")
+    webdriver = _import_webdriver()
     if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
-        pytest.skip("chromium / chromedriver not installed (apt-get install chromium chromium-driver)")
+        _missing("chromium / chromedriver not installed (apt-get install chromium chromium-driver)")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for flag in FLAGS:
@@ -44,7 +63,7 @@ def browser(tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if find_katex() is None:
-        pytest.skip("KaTeX not found (CI unpacks `npm pack katex` into .katex/; or apt-get install libjs-katex)")
+        _missing("KaTeX not found (CI unpacks `npm pack katex` into .katex/; or apt-get install libjs-katex)")
     pytest.importorskip("matplotlib")
     reports = tmp_path_factory.mktemp("reports")
     (reports / "REPORT.md").write_text("# report\n")  # the index links to it
