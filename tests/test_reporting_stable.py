@@ -63,7 +63,7 @@ def test_figures_speak_in_the_units_of_their_relation() -> None:
     assert figs[("gd.one_layer", "mpmath")].startswith("error ") and "at 120 digits" in figs[("gd.one_layer", "mpmath")]
     assert figs[("gd.preconditioned_printed", "rational")] == "counterexample found"
     assert figs[("fgd.kernel_regression_limit", "ball")].startswith("slack ≥ ")
-    assert figs[("fgd.matched_activation", "empirical")].endswith("(95% CI)")
+    assert figs[("fgd.matched_activation", "empirical")].endswith("(intervals: detail)")
     assert figs[("induction.chi2_gradient", "rational")] == "unique argmax, exactly"
     assert figs[("gd.one_layer", "torch")] == "not run"
     assert all(len(f) <= 48 for f in figs.values())

@@ -114,7 +114,7 @@ def check_figure(ch: dict[str, Any], relation: str) -> str:
             return f"slack ≥ {_g(margin)} beyond rounding" if not bad else "bound exceeded"
         return "every entry within its running bound" if not bad else "beyond its running bound"
     if relation == "empirical" or ev == "empirical":
-        return f"gap {_g(err)} ± {_g(tol)} (95% CI)"
+        return f"{_g(err)} against {_g(tol)} (intervals: detail)"  # each claim states its level
     if relation == "ranking":
         return "unique argmax, exactly" if not bad else "wrong argmax"
     if margin is not None:
