@@ -164,7 +164,7 @@ def gradient_intervals(p: Point, seed: int, prompts: int, z: float = Z_STATIONAR
 
 def stationary_check(points: Callable[[], list[Point]]) -> Check:
     def run(ctx: Context) -> CheckResult:
-        prompts = ctx.count(STATIONARY["prompts"])
+        prompts = max(STATIONARY["prompts"], ctx.count(STATIONARY["prompts"]))  # fewer would miss falsifiers
         rows, worst, fails = [], 0.0, []
         for p in points():
             names, mean, hw, (tm, th) = gradient_intervals(p, ctx.seed, prompts)
@@ -225,4 +225,7 @@ register(Claim(
            "implementation and the anisotropic falsifier, the r direction tests the step",
            "not decided: the trace direction of B, several layers, softmax attention, the paper's constraint set"),
     notes=("At seed 0: exp η* = 0.88950, ∂ℓ/∂r = −1.0e−2 ± 0.17; ReLU η* = 3.71454, ∂ℓ/∂r = +1.1e−2 ± 0.043; the "
-           "exp kernel's trace direction −0.22 ± 0.02 (95%): B = I is not the best scale of the exp kernel here.")))
+           "exp kernel's trace direction −0.22 ± 0.02 (95%): B = I is not the best scale of the exp kernel here.  Seeds "
+           "0..19: the construction's largest |mean|/half-width 0.71; the falsifiers are caught, by each kernel alone, "
+           "by at least 3.1 (step × 1.2), 9.3 (sign), 9.4 (another kernel's step) and 1.7 (anisotropic B) half-widths.  "
+           "At least 6000 prompts at every effort (fewer would miss falsifiers).")))
