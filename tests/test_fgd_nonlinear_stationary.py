@@ -24,7 +24,8 @@ def _prediction(p: st.Point, tasks) -> np.ndarray:
 
 @pytest.mark.parametrize("kind", st.KERNELS)
 def test_model_is_the_engine_transformer_at_the_construction(kind):
-    p, n, d = st.construction(kind), st.STATIONARY["n"], st.STATIONARY["d"]
+    n, d = st.STATIONARY["n"], st.STATIONARY["d"]
+    p = st.Point(kind, -st.optimal_step(kind, d, n, st.NOISE), np.eye(d))  # the engine's kernel is at scale 1
     tasks = st.prompts_for(3, kind, 50)
     model = functional_gd_transformer(d, n, [-p.r], kind)
     engine = np.asarray(predict(Float64(), model, fgd_prompt(tasks.P[:, :n], tasks.y, tasks.P[:, n])), dtype=float)
@@ -35,17 +36,34 @@ def test_model_is_the_engine_transformer_at_the_construction(kind):
 def test_quadrature_step_is_the_sampled_optimum(kind):
     # η* = E[s y_q]/E[s²]; sampled on 40000 fresh prompts, the delta-method 99.99% interval must contain it
     tasks = st.prompts_for(101, kind, 40_000)
-    s = _prediction(replace(st.construction(kind), r=-1.0), tasks)
+    s = _prediction(replace(st.construction(kind), r=-1.0), tasks)  # at B = b* I
     a, b = s * tasks.f[:, -1], s * s
     eta = a.mean() / b.mean()
     hw = 3.9 * (a - eta * b).std(ddof=1) / np.sqrt(len(s)) / b.mean()
     assert abs(eta + st.construction(kind).r) <= hw, (eta, -st.construction(kind).r, hw)
 
 
-def test_quadrature_has_converged():
+@pytest.mark.parametrize("scale", [1.0, 2.7, 5.0])
+def test_quadrature_has_converged(scale):
     for kind in ("exp", "relu", "linear"):
-        a, b = st.optimal_step(kind, 3, 12, st.NOISE, nodes=32), st.optimal_step(kind, 3, 12, st.NOISE, nodes=64)
+        a = st.optimal_step(kind, 3, 12, st.NOISE, nodes=32, scale=scale)
+        b = st.optimal_step(kind, 3, 12, st.NOISE, nodes=64, scale=scale)
         assert abs(a - b) <= 1e-12 * abs(b)
+
+
+def test_exp_scale_is_the_maximum_of_a_unimodal_gain():
+    def gain(b):
+        sy, ss = st.step_moments("exp", b, 12, st.NOISE)
+        return sy * sy / ss
+
+    grid = np.linspace(*st.SCALE_BRACKET, 400)
+    g = np.array([gain(b) for b in grid])
+    top = int(np.argmax(g))
+    assert np.all(np.diff(g[: top + 1]) > 0) and np.all(np.diff(g[top:]) < 0)  # one peak in the bracket
+    b = st.optimal_scale("exp", 12, st.NOISE)
+    assert abs(b - grid[top]) <= grid[1] - grid[0]
+    assert gain(b) >= max(gain(b - 1e-4), gain(b + 1e-4))
+    assert st.optimal_scale("relu", 12, st.NOISE) == 1.0
 
 
 def test_analytic_gradient_matches_central_differences():
@@ -75,13 +93,13 @@ def test_claim_holds_and_catches_its_falsifiers():
 
 
 def test_inflated_intervals_would_miss_the_scaled_step():
-    # the scaled step is caught by ≈ 3.3 half-widths: intervals 4× wider would let it through
+    # the scaled step is caught by ≈ 3 half-widths: intervals 4× wider would let it through
     name, _, points = st.FALSIFIERS[0]
     assert name == "step × 1.2"
     for p in points():
-        _, mean, hw, _ = st.gradient_intervals(p, 0, st.STATIONARY["prompts"])
+        _, mean, hw = st.gradient_intervals(p, 0, st.STATIONARY["prompts"])
         assert np.any(np.abs(mean) > hw)
-        _, mean, hw, _ = st.gradient_intervals(p, 0, st.STATIONARY["prompts"], z=4 * st.Z_STATIONARY)
+        _, mean, hw = st.gradient_intervals(p, 0, st.STATIONARY["prompts"], z=4 * st.Z_STATIONARY)
         assert np.all(np.abs(mean) <= hw)
 
 

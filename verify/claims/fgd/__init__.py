@@ -12,7 +12,7 @@ Learn Non-Linear Functions In Context", ICML 2024, arXiv:2312.06528.
 - ``fgd.linear_kernel_optimum`` (ours, :mod:`.training`): the linear kernel's exact
   optimal step sizes (Theorem 1's stationarity, linear kernel only).
 - ``fgd.nonlinear_stationary`` (ours, :mod:`.stationary`): one exp / ReLU layer at its
-  own optimal step is stationary in the directions that must vanish (empirical).
+  optimal key-query scale and step is stationary in (r, B) (empirical).
 
 Parts: ``instances`` (typed instances and draws), ``relations`` (two
 relations the core lacks), ``claims`` (specs and registrations), ``errata``
