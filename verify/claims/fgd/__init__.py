@@ -11,6 +11,8 @@ Learn Non-Linear Functions In Context", ICML 2024, arXiv:2312.06528.
 - ``fgd.matched_activation``: empirical, GP tasks, paired confidence intervals.
 - ``fgd.linear_kernel_optimum`` (ours, :mod:`.training`): the linear kernel's exact
   optimal step sizes (Theorem 1's stationarity, linear kernel only).
+- ``fgd.nonlinear_stationary`` (ours, :mod:`.stationary`): one exp / ReLU layer at its
+  optimal key-query scale and step is stationary in (r, B) (empirical).
 
 Parts: ``instances`` (typed instances and draws), ``relations`` (two
 relations the core lacks), ``claims`` (specs and registrations), ``errata``
@@ -18,5 +20,13 @@ relations the core lacks), ``claims`` (specs and registrations), ``errata``
 Importing the package registers the claims.
 """
 
-from transformer_proofs.verify.claims.fgd import claims, errata, figures, instances, library, training  # noqa: F401
+from transformer_proofs.verify.claims.fgd import (  # noqa: F401
+    claims,
+    errata,
+    figures,
+    instances,
+    library,
+    stationary,
+    training,
+)
 from transformer_proofs.verify.claims.fgd.instances import free_kernel  # noqa: F401  (re-exported)

@@ -13,8 +13,8 @@ of the layers [ours].
 Cheng, Chen, Sra's Theorem 1 (the construction is a stationary point of the
 in-context loss under a sparsity constraint) we know only through a summary;
 the exp, ReLU and softmax kernels are not decided here: their expectations
-are not polynomial Gaussian moments, and a sampled gradient at the construction
-would be empirical evidence only.
+are not polynomial Gaussian moments; a sampled gradient at the construction
+(one exp / ReLU layer) is ``fgd.nonlinear_stationary`` (:mod:`.stationary`), empirical.
 """
 
 from __future__ import annotations
@@ -42,6 +42,9 @@ def _query_counted(n: int, d: int, L: int) -> list:
     return _rescaled(F(n, n + 1))(n, d, L)
 
 
+THEOREM1_READ_IN = ("a third-party summary of the paper (Theorem 1: the construction is a stationary point of the "
+                    "in-context loss under a sparsity constraint on the value matrix); the paper's text was not read")
+
 FGD_FALSIFIERS = [
     ("1/(n+1) normalisation", "the sum over keys normalised by the n + 1 tokens present: every step × n/(n+1)",
      _query_counted),
@@ -62,8 +65,7 @@ register(Claim(
     falsifiers=[falsifier_from_check(name, desc, multilayer_check(c).run) for name, desc, c in FGD_FALSIFIERS],
     provenance=Provenance(
         "ours", "Theorem 1 (stationarity of the functional-GD construction), for the linear kernel",
-        read_in="a third-party summary of the paper (Theorem 1: the construction is a stationary point of the "
-                "in-context loss under a sparsity constraint on the value matrix); the paper's text was not read",
+        read_in=THEOREM1_READ_IN,
         note=("ours: the exact statement for the linear kernel on the step sizes (the free value entries r_ℓ = −η_ℓ); "
               "the paper's constraint set and its non-linear kernels are not decided here")),
     trust=("exact: as gd.multilayer_optimum (its check, at Σ = I)",
