@@ -52,5 +52,5 @@ def test_long_texts_go_under_the_tables_not_in_cells() -> None:
 
 def test_numbers_carry_their_relations_units() -> None:
     text = _report()
-    assert "(95% CI)" in text and "slack ≥" in text and "= 0 exactly" in text
+    assert "(intervals: detail)" in text and "slack ≥" in text and "= 0 exactly" in text
     assert "8.75e+27" not in text and "largest error / running error bound" not in text
