@@ -86,6 +86,8 @@ def _can_create(d: str) -> bool:
 
 @pytest.mark.parametrize("argv,words", [
     (["run", "--seed", "-1"], ["argument --seed", "must be >= 0"]),
+    (["run", "--jobs", "0"], ["argument --jobs", "must be >= 1"]),
+    (["run", "--jobs", "two"], ["argument --jobs", "not an integer"]),
     (["run", "--seed", "one"], ["argument --seed", "not an integer"]),
     (["run", "--effort", "inf"], ["argument --effort", "finite"]),
     (["run", "--effort", "nan"], ["argument --effort", "finite"]),

@@ -24,7 +24,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, Callable, NoReturn
 
 from transformer_proofs.verify.conform import command as conform_command
 from transformer_proofs.verify.gate import GateError, baseline_from, compare, validate_baseline, validate_results
@@ -46,14 +46,23 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
-def seed_arg(text: str) -> int:
-    try:
-        seed = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if seed < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {seed}")
-    return seed
+def int_at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse type: an integer >= ``minimum``, or a one-line error."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+seed_arg = int_at_least(0)
+jobs_arg = int_at_least(1)
 
 
 def effort_arg(text: str) -> float:
@@ -64,16 +73,6 @@ def effort_arg(text: str) -> float:
     if not math.isfinite(effort) or not 0 < effort <= MAX_EFFORT:
         raise argparse.ArgumentTypeError(f"must be a finite number in (0, {MAX_EFFORT:g}], got {text}")
     return effort
-
-
-def jobs_arg(text: str) -> int:
-    try:
-        jobs = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if jobs < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {jobs}")
-    return jobs
 
 
 def _parser() -> argparse.ArgumentParser:
