@@ -323,3 +323,18 @@ def test_hopfield_beta_both_sides_of_zero(beta: Fraction, ok: bool) -> None:
     else:
         with pytest.raises(ConditionError, match="positive"):
             hopfield_layer(2, 3, beta)
+
+
+def test_exact_fixed_points_of_the_hopfield_update_are_redrawn() -> None:
+    """ξ = 0 between patterns ±a (seed 75's draw) is an exact fixed point: the
+    descent's two energy balls overlap at any precision, so the draw is redrawn;
+    an asymmetric set or ξ off the mean is not degenerate."""
+    from fractions import Fraction as Fr
+
+    from transformer_proofs.verify.claims.energy.instances import fixed_point_by_symmetry
+
+    a = Fr(3, 4)
+    assert fixed_point_by_symmetry(np.array([[a, -a, a, -a]], dtype=object), np.array([Fr(0)], dtype=object))
+    assert fixed_point_by_symmetry(np.array([[a, a], [Fr(1), Fr(1)]], dtype=object), np.array([a, Fr(1)], dtype=object))
+    assert not fixed_point_by_symmetry(np.array([[a, -a, a]], dtype=object), np.array([Fr(0)], dtype=object))
+    assert not fixed_point_by_symmetry(np.array([[a, -a]], dtype=object), np.array([Fr(1, 8)], dtype=object))

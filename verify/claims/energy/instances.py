@@ -181,21 +181,28 @@ def _patterns(draw: Draw, d: int, N: int, scale: float = 1.0) -> np.ndarray:
             return X
 
 
-def _degenerate(X: np.ndarray, xi: np.ndarray) -> bool:
-    """All patterns equal and ξ equal to them: f(ξ) = ξ and E(ξ) = 0, exact
-    ties that arb cannot decide through exp and log (the two balls overlap)."""
-    cols = [tuple(Fraction(v) for v in X[:, j]) for j in range(X.shape[1])]
-    return len(set(cols)) == 1 and cols[0] == tuple(Fraction(v) for v in xi)
+def fixed_point_by_symmetry(X: np.ndarray, xi: np.ndarray) -> bool:
+    """ξ an exact fixed point of the update by symmetry: every score x_jᵀξ
+    equal (so the softmax is uniform) and the patterns' mean equal to ξ, so
+    f(ξ) = ξ and E(f(ξ)) = E(ξ), an exact tie that arb cannot decide through
+    exp and log (the two balls overlap).  It covers all patterns equal to ξ,
+    and ξ = 0 with patterns symmetric about 0 (seed 75 drew x = ±a, ξ = 0)."""
+    Xf = [[Fraction(v) for v in row] for row in X]  # (d, N)
+    xf = [Fraction(v) for v in xi]
+    d, N = len(Xf), len(Xf[0])
+    scores = {sum(Xf[i][j] * xf[i] for i in range(d)) for j in range(N)}
+    mean = [sum(Xf[i]) / N for i in range(d)]
+    return len(scores) == 1 and mean == xf
 
 
 def draw_hopfield(draw: Draw, sizes: Sizes) -> Hopfield:
     """Patterns X (d, N), a state ξ of scale SCALES[scale], β = k/64·4 in
-    (0, 4]; the degenerate exact ties (see :func:`_degenerate`) are redrawn."""
+    (0, 4]; the degenerate exact ties (see :func:`fixed_point_by_symmetry`) are redrawn."""
     d, N = sizes["d"], sizes["N"]
     while True:
         X = _patterns(draw, d, N)
         xi = draw.real((d,), scale=float(SCALES[sizes.get("scale", 2)]))
-        if not _degenerate(X, xi):
+        if not fixed_point_by_symmetry(X, xi):
             break
     return Hopfield(X, xi, draw.step(4.0), alpha=Fraction(sizes.get("alpha", 1)))
 
