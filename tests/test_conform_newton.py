@@ -44,6 +44,15 @@ def test_npz_round_trip_and_cli(tmp_path, capsys):
     assert "k = 1, α = 0.0625" in capsys.readouterr().out
 
 
-def test_a_gd_model_is_not_a_newton_stream():
-    with pytest.raises(ConformError, match="not"):
-        conform(von_oswald_transformer(2, 3, [Fraction(1, 4)]), "newton")
+def test_a_stream_of_neither_kind_is_refused():
+    from transformer_proofs.constructions.newton import linear_newton_step
+
+    with pytest.raises(ConformError, match="neither"):
+        conform(linear_newton_step(2), "newton")
+
+
+def test_a_gd_model_on_the_regression_stream_is_fitted_layer_by_layer():
+    rep = conform(von_oswald_transformer(2, 6, [Fraction(1, 4)] * 2), "newton", prompts=64)
+    assert rep.slot == "prediction" and len(rep.layer_match) == 2
+    assert rep.fit_error > 1e-3  # two GD steps are not a Newton iterate
+    assert any("read-out" in n for n in rep.notes)

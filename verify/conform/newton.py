@@ -15,7 +15,11 @@ error on the drawn prompts (a geometric grid of ``GRID`` points over
 Deviation: relative prediction error and the sensitivity cosine
 (∂ŷ_k/∂x_q = M_k Xᵀ y exactly) with bootstrap intervals; the layer-by-layer
 match reads the ``Tx`` slot of the query after each layer against M_j x_q,
-j = 0..k (relative distance, normalised by ‖M_k x_q‖).  Fu et al.'s contrast
+j = 0..k (relative distance, normalised by ‖M_k x_q‖).  A linear-attention model
+on the regression token [x:0 … x:d−1, y] (a trained LSA, von Oswald's GD
+transformer) is fitted the same way, and each of its layers is read through
+the model's own read-out of the query (its prediction after that layer)
+against the iterates' predictions ŷ_j.  Fu et al.'s contrast
 with GD: the fewest GD steps (step fitted per step count) whose prediction
 is as close to the least-squares prediction as the model's."""
 
@@ -131,6 +135,7 @@ class NewtonReport:
     seed: int
     notes: list[str] = field(default_factory=list)
     exact: bool = False  # a behavioural fit is numerical
+    slot: str = "Tx"  # what each layer is read through: the Tx slot of the query, or the prediction (stream [x; y])
 
     @property
     def departs(self) -> None:
@@ -146,6 +151,7 @@ class NewtonReport:
                 "layer_match": [{**m, "distance": m["distance"].to_json()} for m in self.layer_match],
                 "model_to_least_squares": r(self.model_to_ols), "newton_k_to_least_squares": r(self.newton_to_ols),
                 "gd_steps_to_match_model": self.gd_steps, "prompts": self.prompts, "seed": self.seed,
+                "layer_read": self.slot,
                 "notes": self.notes}
 
     def text(self) -> str:
@@ -156,7 +162,9 @@ class NewtonReport:
                  f"  relative prediction error: {self.relative_error.text()} ({self.relative_error.method})",
                  f"  sensitivity cosine: {self.cosine.text('.9g')}"]
         for m in self.layer_match:
-            lines.append(f"  layer {m['layer']}: Tx slot closest to M_{m['matched_iterate']} x_q (relative distance "
+            what = (f"prediction closest to x_qᵀ M_{m['matched_iterate']} Xᵀy" if self.slot == "prediction"
+                    else f"Tx slot closest to M_{m['matched_iterate']} x_q")
+            lines.append(f"  layer {m['layer']}: {what} (relative distance "
                          f"{m['distance'].text()}, same match in {m['match_frequency']:.0%} of resamples)")
         gd = f"{self.gd_steps} GD steps" if self.gd_steps else f"more than {GD_MAX_STEPS} GD steps"
         lines.append(f"  distance to the least-squares prediction: model {self.model_to_ols:.3g}; GD needs {gd} "
@@ -165,25 +173,36 @@ class NewtonReport:
         return "\n".join(lines)
 
 
+def _stream(model: Transformer) -> tuple[int, bool]:
+    """(d, whether the stream is the regression token [x; y]) of a model the family can be fitted to:
+    the Newton stream [Tx; x; y; pred] (its Tx slot is read layer by layer), or the regression token
+    [x:0 … x:d−1, y] of a linear-attention model (each layer read through the model's own read-out)."""
+    D = model.d_model
+    coords = tuple(model.coordinates)
+    if D >= 2 and coords == tuple(f"x:{i}" for i in range(D - 1)) + ("y",):
+        return D - 1, True
+    if D < 4 or D % 2:
+        raise NewtonStructureError(f"a stream of {D} coordinates is neither [Tx; x; y; pred] (2d + 2) nor [x; y]")
+    d = (D - 2) // 2
+    expected = tuple(f"Tx:{i}" for i in range(d)) + tuple(f"x:{i}" for i in range(d)) + ("y", "pred")
+    if not all(c.startswith("r:") for c in coords) and coords != expected:
+        raise NewtonStructureError(f"the stream's coordinates {coords} are neither {expected} nor [x:0 … x:{d}, y]")
+    return d, False
+
+
 def conform_newton(model: Transformer, source: str = "", seed: int = 0, prompts: int = 256,
                    k: int | None = None) -> NewtonReport:
     """Fit (k, α) of Newton's iterations to ``model``'s predictions and measure the deviation."""
-    D = model.d_model
-    if D < 4 or D % 2:
-        raise NewtonStructureError(f"a stream of {D} coordinates is not [Tx; x; y; pred] (2d + 2)")
-    d = (D - 2) // 2
-    expected = tuple(f"Tx:{i}" for i in range(d)) + tuple(f"x:{i}" for i in range(d)) + ("y", "pred")
-    if not all(c.startswith("r:") for c in model.coordinates) and tuple(model.coordinates) != expected:
-        raise NewtonStructureError(f"the stream's coordinates {tuple(model.coordinates)} are not {expected}")
+    d, regression = _stream(model)
     if model.readout is None:
-        raise NewtonStructureError("the model has no read-out (newton reads 'pred' of the query)")
+        raise NewtonStructureError("the model has no read-out (newton reads the query's prediction)")
     masks = [np.asarray(layer.key_mask) for layer in model.layers if hasattr(layer, "key_mask")]
     if not masks:
         raise NewtonStructureError("the model has no attention layer")
     n = len(masks[0]) - 1
     rng = np.random.default_rng([seed, 13, d, n])
     X, y, xq = measure.draw_prompts(rng, d, n, prompts)
-    Z = newton_batch(X, y, xq)
+    Z = measure.regression_batch(X, y, xq) if regression else newton_batch(X, y, xq)
     ar = Float64()
     states = forward(ar, model, Z, trace=True)
     pred = np.asarray(read_out(ar, model, states[-1]), dtype=float)
@@ -199,13 +218,22 @@ def conform_newton(model: Transformer, source: str = "", seed: int = 0, prompts:
     rel = measure.relative_error(pred, alg[-1], brng)
     b = np.einsum("mnd,mn->md", X, y)
     g_alg = np.einsum("mde,me->md", Ms[-1], b)
-    cos = measure.sensitivity_cosine(measure.model_gradient_in(model, Z, list(range(d, 2 * d))), g_alg, brng)
-    # the Tx slot of the query after each layer against M_j x_q
-    probes = np.stack([np.asarray(s, dtype=float)[:, :d, n] for s in states[1:]])  # (L, m, d)
-    targets = np.einsum("kmde,me->kmd", Ms, xq)  # (k+1, m, d)
-    match = measure.vector_layer_match(probes, targets, brng)
+    x_rows = list(range(d)) if regression else list(range(d, 2 * d))
+    cos = measure.sensitivity_cosine(measure.model_gradient_in(model, Z, x_rows), g_alg, brng)
+    if regression:
+        # each layer's own read-out of the query against the iterates' predictions ŷ_j, j = 0..k
+        layer_preds = np.stack([np.asarray(read_out(ar, model, s), dtype=float) for s in states])
+        match = measure.layer_match(layer_preds, alg, brng)
+    else:
+        # the Tx slot of the query after each layer against M_j x_q
+        probes = np.stack([np.asarray(s, dtype=float)[:, :d, n] for s in states[1:]])  # (L, m, d)
+        targets = np.einsum("kmde,me->kmd", Ms, xq)  # (k+1, m, d)
+        match = measure.vector_layer_match(probes, targets, brng)
     ols = np.einsum("md,md->m", xq, np.linalg.solve(np.einsum("mni,mnj->mij", X, X), b[..., None])[..., 0])
     to_ols = _rel(pred, ols)
     notes = [] if ferr < 1e-3 else [f"the best Newton fit leaves a relative error of {ferr:.3g}"]
+    if regression:
+        notes.append("stream [x; y]: each layer is read through the model's read-out (the query's prediction), "
+                     "not through a Tx slot")
     return NewtonReport(source or model.name, d, n, kk, alpha, ferr, rel, cos, match, to_ols, _rel(alg[-1], ols),
-                        gd_steps_to_match(X, y, xq, max(to_ols, 1e-12)), prompts, seed, notes)
+                        gd_steps_to_match(X, y, xq, max(to_ols, 1e-12)), prompts, seed, notes, slot="prediction" if regression else "Tx")

@@ -6,7 +6,9 @@ Parts: :mod:`.optimal` (the exact population-optimal step), :mod:`.training`
 fits, intervals), :mod:`.claims`, :mod:`.figures` — von Oswald et al.'s
 LSA; the same five parts prefixed ``graph_`` for Nichani et al.'s
 disentangled transformer and ``kernel_`` for Cheng et al.'s non-linear
-attention; :mod:`.adam` (the optimiser they share).  Importing the package
-registers its claims; without autograd they report ``skipped``."""
+attention; ``newton_`` for Fu et al.'s layers-vs-Newton matching (a
+multi-layer LSA, trained with a hand-derived gradient: no autograd needed);
+:mod:`.adam` (the optimiser they share).  Importing the package registers its
+claims; without autograd the first three report ``skipped``."""
 
-from transformer_proofs.verify.claims.trained import claims, graph_claims, kernel_claims  # noqa: F401  (registers the claims)
+from transformer_proofs.verify.claims.trained import claims, graph_claims, kernel_claims, newton_claims  # noqa: F401  (registers the claims)
