@@ -6,8 +6,9 @@ Per training seed: training (autograd), the exact fit and the measures; then
 the claim's check and its falsifiers at default effort (the checkpoints are
 cached within a process, as in a catalogue run); then ``conform`` of an
 exported GD model and of a perturbed one; then the same for
-``trained.nichani_graph`` and ``trained.cheng_functional_gd`` (training per
-seed, check, falsifiers).  CPU time (process time) is the
+``trained.nichani_graph``, ``trained.cheng_functional_gd`` and
+``trained.fu_newton_layers`` (training per seed, check, falsifiers; the last
+needs no autograd).  CPU time (process time) is the
 figure to compare with the catalogue's budget on a shared machine."""
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ def main() -> int:
     print(f"conform perturbed GD: cpu {cpu:.2f} s, wall {wall:.2f} s, departs {rep.departs['layer']}/{rep.departs['block']}")
     bench_graph(args.seeds)
     bench_kernel(args.seeds)
+    bench_newton_layers(args.seeds)
     return 0
 
 
@@ -102,6 +104,24 @@ def bench_kernel(seeds: int) -> None:
     print(f"trained.cheng_functional_gd check ({res.status}): cpu {cpu:.2f} s, wall {wall:.2f} s")
     _, cpu, wall = timed(lambda: [f.run(Context(seed=0)) for f in FALSIFIERS])
     print(f"trained.cheng_functional_gd {len(FALSIFIERS)} falsifiers: cpu {cpu:.2f} s, wall {wall:.2f} s")
+
+
+def bench_newton_layers(seeds: int) -> None:
+    """trained.fu_newton_layers: one training per seed, then the check and its falsifiers at default effort."""
+    from transformer_proofs.verify.claims.trained import newton_experiment as ne
+    from transformer_proofs.verify.claims.trained.newton_claims import CHECK, FALSIFIERS
+    from transformer_proofs.verify.claims.trained.newton_training import newton_checkpoint, train_newton_lsa
+    from transformer_proofs.verify.spec import Context
+
+    for s in range(seeds):
+        _, cpu, wall = timed(lambda s=s: train_newton_lsa(s))
+        print(f"train 4-layer LSA seed {s}: cpu {cpu:.2f} s, wall {wall:.2f} s")
+    newton_checkpoint.cache_clear()
+    ne.references.cache_clear()
+    res, cpu, wall = timed(lambda: CHECK(Context(seed=0)))
+    print(f"trained.fu_newton_layers check ({res.status}): cpu {cpu:.2f} s, wall {wall:.2f} s")
+    _, cpu, wall = timed(lambda: [f.run(Context(seed=0)) for f in FALSIFIERS])
+    print(f"trained.fu_newton_layers {len(FALSIFIERS)} falsifiers: cpu {cpu:.2f} s, wall {wall:.2f} s")
 
 
 if __name__ == "__main__":

@@ -70,8 +70,8 @@ def newton_layers_figure(ctx: Context, outdir: Any) -> tuple[str, str] | None:
     L = len(res[0].newton_k)
     ks = [ex.t_interval([float(r.newton_k[l]) for r in res]) for l in range(L)]
     ts = [ex.t_interval([float(r.gd_t[l]) for r in res]) for l in range(L)]
-    fig = plt.figure(figsize=(13, 6.2))
-    grid = fig.add_gridspec(2, L + 1, width_ratios=[2.2] + [1] * L)
+    fig = plt.figure(figsize=(15, 6.2))
+    grid = fig.add_gridspec(2, L + 2, width_ratios=[2.2] + [1] * (L + 1))
     ax = fig.add_subplot(grid[:, 0])
     layers = np.arange(1, L + 1)
     for iv, label, colour in ((ks, "Newton iterate k(ℓ)", "tab:red"), (ts, "GD steps t(ℓ)", "tab:blue")):
@@ -98,8 +98,12 @@ def newton_layers_figure(ctx: Context, outdir: Any) -> tuple[str, str] | None:
         P[d, d] = 1.0
         _heat(fig.add_subplot(grid[0, l + 1]), Q, d, lim, f"trained Q_{l + 1}")
         _heat(fig.add_subplot(grid[1, l + 1]), P, d, lim, f"trained P_{l + 1}")
-    fig.text(0.99, 0.01, f"constructed (von Oswald GD, {L} layers): Q_ℓ = −η[[I, 0], [0, 0]], P_ℓ = [[0, 0], [0, 1]], "
-             f"η = {eta:.2f}", ha="right", fontsize=8)
+    Q = np.zeros((d + 1, d + 1))
+    Q[:d, :d] = -eta * np.eye(d)
+    P = np.zeros((d + 1, d + 1))
+    P[d, d] = 1.0
+    _heat(fig.add_subplot(grid[0, L + 1]), Q, d, lim, f"constructed Q_ℓ (GD, η = {eta:.2f})")
+    _heat(fig.add_subplot(grid[1, L + 1]), P, d, lim, "constructed P_ℓ (GD)")
     name = "trained_fu_newton_layers.png"
     fig.savefig(Path(outdir) / name, dpi=90, metadata={"Software": None})
     plt.close(fig)
