@@ -109,15 +109,16 @@ def bench_kernel(seeds: int) -> None:
 def bench_newton_layers(seeds: int) -> None:
     """trained.fu_newton_layers: one training per seed, then the check and its falsifiers at default effort."""
     from transformer_proofs.verify.claims.trained import newton_experiment as ne
+    from transformer_proofs.verify.claims.trained import newton_training as nt
     from transformer_proofs.verify.claims.trained.newton_claims import CHECK, FALSIFIERS
-    from transformer_proofs.verify.claims.trained.newton_training import newton_checkpoint, train_newton_lsa
     from transformer_proofs.verify.spec import Context
 
     for s in range(seeds):
-        _, cpu, wall = timed(lambda s=s: train_newton_lsa(s))
+        _, cpu, wall = timed(lambda s=s: nt.train_newton_lsa(s))
         print(f"train 4-layer LSA seed {s}: cpu {cpu:.2f} s, wall {wall:.2f} s")
-    newton_checkpoint.cache_clear()
+    nt.clear_checkpoints()
     ne.references.cache_clear()
+    ne.constant_step.cache_clear()
     res, cpu, wall = timed(lambda: CHECK(Context(seed=0)))
     print(f"trained.fu_newton_layers check ({res.status}): cpu {cpu:.2f} s, wall {wall:.2f} s")
     _, cpu, wall = timed(lambda: [f.run(Context(seed=0)) for f in FALSIFIERS])

@@ -85,7 +85,7 @@ class Variant:
 def _gd_construction(seed: int) -> Callable[[np.ndarray], ne.LayerFilters]:
     """von Oswald's GD transformer of depth DEPTH with the best constant step for this seed's prompts,
     its (γ, φ) read from the construction's weights."""
-    eta, _ = ne.best_gd_constant_step_loss(ne.prompt_spectra(seed), DEPTH)
+    eta, _ = ne.constant_step(seed, DEPTH)
     step = Fraction(eta).limit_denominator(10**12)
     gamma, phi = read_layers(von_oswald_transformer(D, N, [step] * DEPTH))
     return ne.weights(gamma, phi, f"von Oswald GD, {DEPTH} layers, η = {float(step):.4g}")(seed)

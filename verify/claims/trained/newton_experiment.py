@@ -64,7 +64,7 @@ SEEDS = 8  # training seeds at effort 1 (the last layer's gap is small beside it
 PROMPTS = 1024  # drawn designs per seed (spectra: cheap)
 K_MAX = 12  # Newton iterates 0..K_MAX
 T_MAX = 128  # GD steps 1..T_MAX (the trained layers match t ≤ 50)
-DEGREE_MAX = 32  # GD steps (any sizes) searched for the fewest that could match the model's loss
+DEGREE_MAX = 16  # GD steps (any sizes) searched for the fewest that could match the model's loss
 
 
 @dataclass(frozen=True)
@@ -85,13 +85,19 @@ def gd_filter(lam: np.ndarray, t: int) -> np.ndarray:
     return 1 - (1 - lam / lam[:, -1:]) ** t
 
 
+@functools.lru_cache(maxsize=32)
+def constant_step(seed: int, steps: int) -> tuple[float, float]:
+    """:func:`best_gd_constant_step_loss` on this seed's prompts."""
+    return best_gd_constant_step_loss(prompt_spectra(seed), steps)
+
+
 def best_gd_constant_step_loss(mu: np.ndarray, steps: int) -> tuple[float, float]:
     """(η*, loss): the constant GD step on S = XᵀX/n minimising E (1 − ημ)^(2·steps) over the drawn μ
     (golden section on [0, 2/median λ_max], after a grid), and that loss (relative to E y_q²)."""
     f = lambda eta: float(np.mean((1 - eta * mu) ** (2 * steps)))
     hi = 2.0 / float(np.median(mu[:, -1]))
     grid = np.linspace(0, hi, 201)
-    i = int(np.argmin([f(e) for e in grid]))
+    i = int(np.argmin(np.mean((1 - grid[:, None] * mu.ravel()[None]) ** (2 * steps), axis=1)))
     a, b = grid[max(i - 1, 0)], grid[min(i + 1, 200)]
     phi = (np.sqrt(5) - 1) / 2
     for _ in range(60):
@@ -104,24 +110,30 @@ def best_gd_constant_step_loss(mu: np.ndarray, steps: int) -> tuple[float, float
     return eta, f(eta)
 
 
-def polynomial_bound(mu: np.ndarray, degree: int) -> float:
-    """min over polynomials p of degree ≤ ``degree`` with p(0) = 1 of mean p(μ)² over the drawn μ: a lower bound
-    for the loss of GD with ``degree`` steps of any sizes.  p = 1 + Σ_j a_j (T_j(x) − T_j(x_0)), x = 2μ/μ_top − 1,
-    x_0 = −1 (Chebyshev polynomials: the least-squares problem stays well conditioned)."""
+def polynomial_bounds(mu: np.ndarray, most: int = DEGREE_MAX) -> np.ndarray:
+    """(most,): for t = 1..most, min over polynomials p of degree ≤ t with p(0) = 1 of mean p(μ)² over the
+    drawn μ — a lower bound for the loss of GD with t steps of any sizes.  p = 1 + Σ_j a_j (T_j(x) − T_j(−1)),
+    x = 2μ/μ_top − 1 (Chebyshev polynomials keep the least-squares problem well conditioned).  One Cholesky
+    factor R of the Gram matrix AᵀA gives every degree: the columns are nested, and the residual of −1 on the
+    first t of them is ‖1‖² − Σ_(j≤t) z_j² with Rᵀz = Aᵀ1.  (Normal equations rather than a QR of the tall A:
+    a multithreaded BLAS QR costs a hundred times more on a loaded machine; the Gram matrix is formed by
+    einsum, and its condition at degree ≤ 16 stays far from 1/ε: a test compares it with least squares.)"""
     x = 2 * mu.ravel() / float(mu.max()) - 1
-    V = np.polynomial.chebyshev.chebvander(x, degree)[:, 1:]
-    V0 = np.polynomial.chebyshev.chebvander(np.array([-1.0]), degree)[:, 1:]
-    A = V - V0
-    a, *_ = np.linalg.lstsq(A, -np.ones_like(x), rcond=None)
-    return float(np.mean((1 + A @ a) ** 2))
+    A = np.polynomial.chebyshev.chebvander(x, most)[:, 1:] - np.polynomial.chebyshev.chebvander(np.array([-1.0]), most)[:, 1:]
+    R = np.linalg.cholesky(np.einsum("mi,mj->ij", A, A))  # lower: G = R Rᵀ
+    z = np.linalg.solve(R, np.einsum("mi->i", A))
+    return np.maximum(len(x) - np.cumsum(z**2), 0.0) / len(x)
 
 
-def gd_steps_to_reach(mu: np.ndarray, loss: float, most: int = DEGREE_MAX) -> int | None:
-    """The fewest steps t ≤ ``most`` whose polynomial bound is at most ``loss`` (None: more than ``most``)."""
-    for t in range(1, most + 1):
-        if polynomial_bound(mu, t) <= loss:
-            return t
-    return None
+def polynomial_bound(mu: np.ndarray, degree: int) -> float:
+    """The bound for GD with ``degree`` steps of any sizes (:func:`polynomial_bounds`)."""
+    return float(polynomial_bounds(mu, degree)[-1])
+
+
+def steps_to_reach(bounds: np.ndarray, loss: float) -> int | None:
+    """The fewest steps t whose bound is at most ``loss`` (None: more than len(bounds))."""
+    hit = np.nonzero(bounds <= loss)[0]
+    return int(hit[0]) + 1 if len(hit) else None
 
 
 @dataclass
@@ -136,9 +148,7 @@ class NewtonSeedResult:
     distances_newton: np.ndarray  # (L, K_MAX + 1)
     layer_loss: list[float]  # own read-out, relative
     final_loss: float
-    gd_bound: float  # lower bound for GD with L steps of any sizes (polynomial_bound)
-    gd_reference_loss: float  # best constant-step GD with L steps
-    gd_reference_step: float
+    gd_bound: float  # lower bound for GD with L steps of any sizes (polynomial_bounds)
     gd_steps_equivalent: int | None  # fewest GD steps (any sizes) whose bound reaches the model's loss
 
     @property
@@ -157,18 +167,19 @@ def prompt_spectra(seed: int) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=16)
-def references(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """This seed's prompt spectra μ (m, d) and the algorithms' filters on them: Newton (K_MAX+1, m, d), GD (T_MAX, m, d)."""
+def references(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """This seed's prompt spectra μ (m, d), the algorithms' filters on them: Newton (K_MAX+1, m, d), GD
+    (T_MAX, m, d), and the bounds for GD with 1..DEGREE_MAX steps of any sizes."""
     mu = prompt_spectra(seed)
     lam = N * mu  # eigenvalues of S = XᵀX
     newton = np.stack([newton_filter(lam, k) for k in range(K_MAX + 1)])
     gd = np.stack([gd_filter(lam, t) for t in range(1, T_MAX + 1)])
-    return mu, newton, gd
+    return mu, newton, gd, polynomial_bounds(mu)
 
 
 def measure(seed: int, filters: Callable[[np.ndarray], LayerFilters]) -> NewtonSeedResult:
     """Match every layer of ``filters(μ)`` (evaluated on this seed's prompts) to Newton and GD."""
-    mu, newton, gd = references(seed)
+    mu, newton, gd, bounds = references(seed)
     lf = filters(mu)
     probes, ks, ts, dn, dg, rows, losses = [], [], [], [], [], [], []
     for rho in lf.rho:
@@ -186,10 +197,8 @@ def measure(seed: int, filters: Callable[[np.ndarray], LayerFilters]) -> NewtonS
         dg.append(float(d_gd[t]))
         rows.append(d_newton)
         losses.append(float(np.mean(rho**2)))
-    L = len(lf.rho)
-    eta, ref = best_gd_constant_step_loss(mu, L)
     return NewtonSeedResult(seed, lf.name, probes, ks, ts, dn, dg, np.stack(rows), losses, losses[-1],
-                            polynomial_bound(mu, L), ref, eta, gd_steps_to_reach(mu, losses[-1]))
+                            float(bounds[len(lf.rho) - 1]), steps_to_reach(bounds, losses[-1]))
 
 
 def trained(depth: int = DEPTH, steps: int = NEWTON_STEPS, order: Callable[[list[int]], list[int]] | None = None

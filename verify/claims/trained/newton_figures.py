@@ -25,7 +25,7 @@ def newton_layers_table(ctx: Context) -> str:
         g = " ".join(f"{v:.2f}" for v in ck.gamma)
         c = " ".join(f"{a * b:.2f}" for a, b in zip(ck.gamma, ck.phi))
         rows.append(f"| {s} | {g} | {c} | {' '.join(map(str, r.newton_k))} | {' '.join(map(str, r.gd_t))} | "
-                    f"{r.gap[-1]:.2g} | {r.final_loss:.2g} / {r.gd_bound:.2g} / {r.gd_reference_loss:.2g} | "
+                    f"{r.gap[-1]:.2g} | {r.final_loss:.2g} / {r.gd_bound:.2g} / {ne.constant_step(s, ck.depth)[1]:.2g} | "
                     f"{r.gd_steps_equivalent or f'> {ne.DEGREE_MAX}'} |")
     return ("Per training seed: the trained layers (Q_ℓ = −γ_ℓ[[I, 0], [0, 0]], P_ℓ = [[φ_ℓI, 0], [0, 1]]), the "
             "best-matching Newton iterate k(ℓ) (α = 1/λ_max²) and number of GD steps t(ℓ) (η = 1/λ_max) of each "
@@ -87,7 +87,7 @@ def newton_layers_figure(ctx: Context, outdir: Any) -> tuple[str, str] | None:
     ax.legend(fontsize=8)
     ax.set_title(f"{len(res)} training seeds, d = {ne.D}, n = {ne.N}", fontsize=9)
     ck = newton_checkpoint(seeds[0])
-    eta = res[0].gd_reference_step
+    eta, _ = ne.constant_step(seeds[0], L)
     d = ck.d
     lim = max(1.0, max(abs(v) for v in ck.gamma))
     for l in range(L):
