@@ -13,8 +13,8 @@ self-attention model whose layers can update the covariance part of the
 state (Ahn et al.'s P, Q, reduced by the task's symmetries), trained with
 Adam at d = 4, n = 8, x ~ N(0, I); each layer read by a fitted linear probe;
 Newton with α = 1/λ_max², GD with η = 1/λ_max.  What we measured: the
-trained model uses its covariance updates (one layer moves x by about
-(I + 2.3 S)x; run in reverse order the layers diverge) and is as good as
+trained model uses its covariance updates (in most seeds one layer moves x
+by about (I + 2S)x; run in reverse order the layers diverge) and is as good as
 about 8 optimally stepped GD steps — better than GD with 4 steps of any
 sizes, i.e. more than one GD step per layer; matched layer by layer, Newton's
 index k(ℓ) runs about 2, 6, 7, 9 and GD's t(ℓ) about 1, 9, 13, 25 —

@@ -232,5 +232,20 @@ def newton_layers(offset: int = 1) -> Callable[[int], Callable[[np.ndarray], Lay
     return lambda seed: filters
 
 
+def last_layer_gap_over_prompts(seed: int, resamples: int = 1000) -> tuple[float, float, float]:
+    """The trained model's last-layer gap D_Newton − D_GD at the matched (k, t) with a 95% percentile bootstrap
+    over this seed's prompts (vectorised resampling; seeded): the prompts' share of the uncertainty."""
+    r = seed_result(seed)
+    mu, newton, gd, _ = references(seed)
+    rho = trained()(seed)(mu).rho[-1]
+    e = 1 - rho
+    pe = float(np.mean(e)) / float(np.mean(e * e)) * e
+    sq_n = np.mean((newton[r.newton_k[-1]] - pe) ** 2, axis=1)  # per prompt
+    sq_g = np.mean((gd[r.gd_t[-1] - 1] - pe) ** 2, axis=1)
+    idx = np.random.default_rng([seed, 2310, 17]).integers(0, len(sq_n), (resamples, len(sq_n)))
+    gaps = np.sqrt(sq_n[idx].mean(axis=1)) - np.sqrt(sq_g[idx].mean(axis=1))
+    return r.gap[-1], float(np.quantile(gaps, 0.025)), float(np.quantile(gaps, 0.975))
+
+
 def seed_result(seed: int, model: Callable[[int], Callable[[np.ndarray], LayerFilters]] | None = None) -> NewtonSeedResult:
     return measure(seed, (model or trained())(seed))
