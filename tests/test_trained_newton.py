@@ -175,3 +175,14 @@ def test_conform_against_newton_on_a_saved_checkpoint(tmp_path, capsys):
 def test_bad_depth_is_one_line():
     with pytest.raises(ValueError, match="at least one layer"):
         nt.train_newton_lsa(0, depth=0)
+
+
+def test_table_and_figure(tmp_path):
+    from transformer_proofs.verify.claims.trained.newton_figures import newton_layers_figure, newton_layers_table
+
+    ctx = Context(seed=0, effort=0.25)  # two seeds
+    table = newton_layers_table(ctx)
+    assert table.count("\n| ") == 3 and "bootstrap over prompts" in table  # header and two seeds
+    pytest.importorskip("matplotlib")
+    name, caption = newton_layers_figure(ctx, tmp_path)
+    assert (tmp_path / name).stat().st_size > 0 and "k(ℓ)" in caption and "residual coordinates" in caption
