@@ -186,3 +186,16 @@ def test_table_and_figure(tmp_path):
     pytest.importorskip("matplotlib")
     name, caption = newton_layers_figure(ctx, tmp_path)
     assert (tmp_path / name).stat().st_size > 0 and "k(ℓ)" in caption and "residual coordinates" in caption
+
+
+def test_read_layers_refuses_another_form():
+    g, f = _params(3, depth=1)
+    model = nt.newton_lsa_transformer(nt.NewtonCheckpoint(0, 4, 8, tuple(g), tuple(f), ()))
+    head = model.layers[0].heads[0]
+    W_V = np.array(head.W_V, dtype=float)
+    W_V[0, 1] = 1e-6  # an off-diagonal x block: not φI
+    from dataclasses import replace
+
+    bad = model.with_layers([replace(model.layers[0], heads=(replace(head, W_V=W_V),))])
+    with pytest.raises(ValueError, match="block form"):
+        nt.read_layers(bad)

@@ -169,6 +169,9 @@ def newton_lsa_transformer(ck: NewtonCheckpoint) -> Transformer:
                        name=f"trained {ck.depth}-layer LSA (seed {ck.seed})")
 
 
+TOL_ULPS = 64  # read_layers: rounding of (d + 1)-term products and the folded scale, with room
+
+
 def read_layers(model: Transformer) -> tuple[np.ndarray, np.ndarray]:
     """(γ, φ) per layer read from a model of the block form above (a von
     Oswald GD transformer reads as φ = 0).  Raises ValueError otherwise."""
@@ -189,8 +192,11 @@ def read_layers(model: Transformer) -> tuple[np.ndarray, np.ndarray]:
         B = np.zeros((d + 1, d + 1))
         B[:d, :d] = PV[0, 0] * n_of(layer) * np.eye(d)
         B[d, d] = pv_yy
-        if not (np.allclose(KQ, A, rtol=0, atol=1e-12 * max(1.0, abs(c)))
-                and np.allclose(PV * n_of(layer), B, rtol=0, atol=1e-12 * max(1.0, abs(pv_yy)))):
+        # each entry is a product of at most d + 1 terms of the weights plus the scale: a few ulps of the
+        # block's scale (TOL_ULPS of them) separate the form from a layer with any genuinely nonzero block
+        tol = TOL_ULPS * np.finfo(float).eps
+        if not (np.allclose(KQ, A, rtol=0, atol=tol * max(1.0, abs(c)))
+                and np.allclose(PV * n_of(layer), B, rtol=0, atol=tol * max(1.0, abs(pv_yy)))):
             raise ValueError(f"layer {i} is not of the block form Q = −[[γI, 0], [0, 0]], P = [[φI, 0], [0, p]]")
         gam.append(c * pv_yy)  # the gauge: (γ, P) and (γ·p, P/p) are the same layer
         ph.append(B[0, 0] / pv_yy if pv_yy != 0 else 0.0)
