@@ -320,14 +320,31 @@ class ErrArray:
     def ndim(self) -> int:
         return self.val.ndim
 
+    def _view(self, op: Callable[[np.ndarray], np.ndarray]) -> "ErrArray":
+        """The same view (index, transpose, reshape) of value, bound and, when
+        known, |value|; an exact array stays known exact."""
+        val = op(self.val)
+        out = ErrArray(val, no_error(val.shape) if self.exact else op(self.err))
+        cached = self.__dict__.get("_abs")
+        if cached is not None:
+            out.__dict__["_abs"] = op(cached)
+        return out
+
     def __getitem__(self, idx: Any) -> "ErrArray":
-        return ErrArray(self.val[idx], self.err[idx])
+        return self._view(lambda a: a[idx])
 
     def swapaxes(self, a: int, b: int) -> "ErrArray":
-        return ErrArray(self.val.swapaxes(a, b), self.err.swapaxes(a, b))
+        return self._view(lambda x: x.swapaxes(a, b))
 
     def reshape(self, *shape: Any) -> "ErrArray":
-        return ErrArray(self.val.reshape(*shape), self.err.reshape(*shape))
+        return self._view(lambda a: a.reshape(*shape))
+
+    def abs(self) -> np.ndarray:
+        """|val|, computed once per array (values are never changed in place)."""
+        cached = self.__dict__.get("_abs")
+        if cached is None:
+            cached = self.__dict__["_abs"] = np.abs(self.val)
+        return cached
 
     @staticmethod
     def lift(x: Any) -> "ErrArray":
@@ -338,9 +355,18 @@ class ErrArray:
 
     @property
     def exact(self) -> bool:
-        """Is the bound known to be zero without reading it (an exact value:
-        a dyadic draw, a weight that is a double)?  O(1)."""
-        return is_no_error(self.err)
+        """Is the bound zero (an exact value: a dyadic draw, a weight that is
+        a double, the x rows of a prompt whose label row carries an error)?
+        O(1) for a bound made by :func:`no_error`; otherwise read once and
+        remembered (a zero bound is then replaced by one of :func:`no_error`)."""
+        if is_no_error(self.err):
+            return True
+        known = self.__dict__.get("_exact")
+        if known is None:
+            known = self.__dict__["_exact"] = not self.err.any()
+            if known:
+                self.err = no_error(self.val.shape)
+        return known
 
     def _round(self, val: np.ndarray, err: np.ndarray) -> "ErrArray":
         u = UNIT_ROUNDOFF_64
@@ -378,11 +404,11 @@ class ErrArray:
         if self.exact and o.exact:
             err = o.err
         elif o.exact:
-            err = self.err * np.abs(o.val)
+            err = self.err * o.abs()
         elif self.exact:
-            err = np.abs(self.val) * o.err
+            err = self.abs() * o.err
         else:
-            err = np.abs(self.val) * o.err + self.err * np.abs(o.val) + self.err * o.err
+            err = self.abs() * o.err + self.err * o.abs() + self.err * o.err
         return self._round(self.val * o.val, err)
 
     __rmul__ = __mul__
@@ -402,7 +428,7 @@ class ErrArray:
     def sum(self, axis: int) -> "ErrArray":
         k = self.val.shape[axis]
         v = self.val.sum(axis=axis)
-        err = gamma(max(k - 1, 1)) * np.abs(self.val).sum(axis=axis)
+        err = gamma(max(k - 1, 1)) * self.abs().sum(axis=axis)
         if not self.exact:
             err = err + self.err.sum(axis=axis)
         return ErrArray(v, err * (1 + 4 * UNIT_ROUNDOFF_64))
@@ -426,6 +452,11 @@ def _scaled_product(a: np.ndarray, b: np.ndarray, factor: float) -> np.ndarray:
     out = np.matmul(a, b)
     out *= factor
     return out
+
+
+def is_exact_double(x: Any, f: float) -> bool:
+    """Is the double ``f = float(x)`` exactly the number ``x``?  (Public name of the test below.)"""
+    return _is_exact_double(x, f)
 
 
 def _is_exact_double(x: Any, f: float) -> bool:
@@ -514,8 +545,10 @@ class Float64Bounded(Arithmetic):
     @staticmethod
     def concat(arrays: Sequence[Any], axis: int) -> ErrArray:
         lifted = [ErrArray.lift(a) for a in arrays]
-        return ErrArray(np.concatenate([a.val for a in lifted], axis=axis),
-                        np.concatenate([a.err for a in lifted], axis=axis))
+        val = np.concatenate([a.val for a in lifted], axis=axis)
+        if all(a.exact for a in lifted):
+            return ErrArray(val, no_error(val.shape))
+        return ErrArray(val, np.concatenate([a.err for a in lifted], axis=axis))
 
     def matmul(self, a: Any, b: Any) -> ErrArray:
         """a·b with the bound |a b - exact| <= γ_k |a||b| + |a| e_b + e_a |b| + e_a e_b
@@ -544,9 +577,7 @@ class Float64Bounded(Arithmetic):
 
     @staticmethod
     def _abs(a: ErrArray) -> np.ndarray:
-        """|a.val| (remembered on a cached weight)."""
-        cached = a.__dict__.get("_abs")
-        return cached if cached is not None else np.abs(a.val)
+        return a.abs()
 
     def sum(self, a: ErrArray, axis: int) -> ErrArray:
         return a.sum(axis)

@@ -30,11 +30,10 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Any
 
 import numpy as np
-from transformer_proofs.constructions.arithmetic import ErrArray, Float64, Float64Bounded, no_error
+from transformer_proofs.constructions.arithmetic import ErrArray, Float64, Float64Bounded, is_exact_double, no_error
 
 Index = Any  # a slice (a run of rows/tokens: a view) or an integer array
 
@@ -54,8 +53,8 @@ def _as_float(w: Any) -> tuple[np.ndarray, np.ndarray]:
         f = np.asarray(a, dtype=np.float64)
         return f, np.ones(f.shape, dtype=bool)
     f = a.astype(np.float64)
-    exact = np.array([Fraction(float(fv)) == Fraction(v) if not isinstance(v, float) else True
-                      for fv, v in zip(f.ravel().tolist(), a.ravel())], dtype=bool).reshape(a.shape)
+    exact = np.array([is_exact_double(v, fv) for fv, v in zip(f.ravel().tolist(), a.ravel())],
+                     dtype=bool).reshape(a.shape)
     return f, exact
 
 
@@ -126,6 +125,8 @@ class LayerPlan:
 
     def apply(self, ar: Any, Z: Any) -> Any:
         """Z + scale Σ_h W_O (V_M K_Mᵀ) Q on the written rows; Z elsewhere."""
+        if isinstance(Z, ErrArray):
+            Z.abs()  # |Z| once: every view below (keys, selected rows) carries its slice of it
         Z_M = Z[..., :, self.keys]  # (.., D, n_k)
         out = None
         for h in self.heads:
