@@ -177,21 +177,25 @@ def check_rate_rows(d: int, n: int, repeats: int = 3) -> list[list[Any]]:
     """Prompts per second of the float64 check of gd.one_layer at one size:
     the catalogue's checker itself (``check_float64`` on the claim's spec with
     its batches: drawn, built, run with running bounds on both sides and
-    decided prompt by prompt), best of ``repeats``, in wall and CPU time."""
+    decided prompt by prompt), best of ``repeats``, in wall and CPU time, at
+    the default effort and at --effort 4 (four times the batch)."""
     from dataclasses import replace
 
     from transformer_proofs.verify.checkers import check_float64
     from transformer_proofs.verify.spec import Context
 
     spec = replace(gd.ONE_LAYER_SPEC, sizes={"float64": [{"d": d, "n": n}]})
-    wall, cpu, res = [], [], None
-    for _ in range(repeats):
-        t0, c0 = time.perf_counter(), time.process_time()
-        res = check_float64(spec, Context())
-        wall.append(res.instances / (time.perf_counter() - t0))
-        cpu.append(res.instances / (time.process_time() - c0))
-    return [[f"gd.one_layer float64 check d={d} n={n}, catalogue checker", f"{max(wall):,.0f}/s",
-             f"{max(cpu):,.0f}/s CPU", f"({res.instances:,} prompts, {res.status})", ""]]
+    rows = []
+    for effort in (1.0, 4.0):  # --effort scales the batch: 512 and 2048 prompts
+        wall, cpu, res = [], [], None
+        for _ in range(repeats):
+            t0, c0 = time.perf_counter(), time.process_time()
+            res = check_float64(spec, Context(effort=effort))
+            wall.append(res.instances / (time.perf_counter() - t0))
+            cpu.append(res.instances / (time.process_time() - c0))
+        rows.append([f"gd.one_layer float64 check d={d} n={n}, catalogue checker, --effort {effort:g}",
+                     f"{max(wall):,.0f}/s", f"{max(cpu):,.0f}/s CPU", f"({res.instances:,} prompts, {res.status})", ""])
+    return rows
 
 
 # ---------------------------------------------------------------------------

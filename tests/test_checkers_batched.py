@@ -27,7 +27,7 @@ def test_batched_check_holds_and_counts_prompts(spec) -> None:
     res = check_float64(spec, ctx)
     assert res.status == "holds", res.detail
     size = ctx.count(spec.batch.size)
-    assert res.instances == 20 * size * len(spec.sizes_for("float64"))
+    assert res.instances == spec.batch.batches * size * len(spec.sizes_for("float64"))
     assert "prompt by prompt" in res.detail
 
 
@@ -83,10 +83,10 @@ def test_a_slightly_inflated_reference_is_caught_in_one_prompt() -> None:
     batch = gd.ONE_LAYER_SPEC.batch
 
     def off(ar, inst):
-        state, pred = batch.reference(ar, inst)
+        *state, pred = batch.reference(ar, inst)
         val = pred.val.copy()
         val[7] += 4 * (pred.err[7] + 1e-300) + abs(val[7]) * 2.0**-50
-        return state, ErrArray(val, pred.err)
+        return (*state, ErrArray(val, pred.err))
 
     spec = replace(gd.ONE_LAYER_SPEC, batch=replace(batch, reference=off))
     res = check_float64_batched(spec, Context(effort=0.05))

@@ -234,14 +234,14 @@ def _equal_float64(lhs: ErrArray, rhs: ErrArray) -> Verdict | None:
         return None
     err = np.subtract(lhs.val, rhs.val).ravel()
     np.abs(err, out=err)
-    if not np.isfinite(err).all():
-        return None
-    tol = (lhs.err + rhs.err).ravel() if not (lhs.exact and rhs.exact) else np.zeros_like(err)
+    tol = np.add(lhs.err, rhs.err).ravel()  # (no scan for zero bounds: that would cost a pass of its own)
+    ok = bool(np.all(err <= tol))  # False at a NaN
+    if not (ok and np.isfinite(tol.max())) and not np.isfinite(err).all():
+        return None  # a non-finite entry: Equal says so
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = err / tol  # x/0 = inf for x > 0; 0/0 = nan, a ratio of 0
-    ratio[np.isnan(ratio)] = 0.0
+        ratio = err / tol  # x/0 = inf for x > 0; 0/0 = NaN, ...
+    np.fmax(ratio, 0.0, out=ratio)  # ... a ratio of 0
     worst = int(np.argmax(ratio))
-    ok = bool(np.all(err <= tol))
     return Verdict("holds" if ok else "fails", float(err[worst]), float(tol[worst]), where=f"entry {worst}")
 
 
@@ -257,14 +257,14 @@ def check_float64_batched(spec: ClaimSpec, ctx: Context, mutant: Mutant | None =
                           per_size: int | None = None) -> CheckResult:
     """The float64 check over batches of prompts (:class:`~transformer_proofs.verify.spec.Batch`).
 
-    Per size: as many batches as the one-instance check draws instances
-    (``per_size`` batches for a falsifier's search: a batch is one unit of its
-    budget), each with its own shared draws (step sizes, W_0, ...) and
-    ``ctx.count(batch.size)`` prompts; every prompt is decided on its own
+    Per size: ``batch.batches`` batches (``per_size`` for a falsifier's
+    search: a batch is one unit of its budget), each with its own shared
+    draws (step sizes, W_0, ...) and ``ctx.count(batch.size)`` prompts (the
+    full size in a falsifier's search); every prompt is decided on its own
     against the running error bounds of both sides at each entry."""
     batch, ar, rng, t = spec.batch, Float64Bounded(), rng_for(ctx, "float64"), _Tally()
     size = max(1, ctx.count(batch.size)) if per_size is None else batch.size
-    batches = per_size if per_size is not None else spec.counts.get("float64", DEFAULT_COUNTS["float64"])
+    batches = per_size if per_size is not None else batch.batches
     for sizes in spec.sizes_for("float64"):
         for k in range(batches):
             inst = batch.draw(DyadicDraw(rng), sizes, size)

@@ -228,15 +228,17 @@ class Batch(Generic[I]):
       one-instance read-out and reference of each prompt (so the relation,
       read entry by entry against each entry's own running error bound,
       decides every prompt on its own);
-    - ``size`` prompts per batch at effort 1 (``--effort`` scales it); the
-      check draws as many batches per size as it draws instances without one.
+    - ``size`` prompts per batch at effort 1 (``--effort`` scales it) and
+      ``batches`` batches per size (each with its own shared draws); a
+      falsifier's search draws up to its budget of batches per size.
     """
 
     draw: Callable[[Any, Sizes, int], I]
     prompt: Callable[[Any, I], Any]
     reference: Callable[[Any, I], Any]
     readout: Callable[[Any, Any, Any, I], Any] | None = None
-    size: int = 1024
+    size: int = 512
+    batches: int = 8
 
     def evaluate(self, build: Callable[[I], Any], ar: Any, batch: I, mutant: "Mutant | None" = None) -> tuple[Any, Any]:
         """(model side, reference side) of a batch in ``ar``, each (B, ...)."""

@@ -5,8 +5,10 @@ A batch instance is the family's own instance whose X, y, x_q hold B prompts
 (float64 arrays with a leading batch axis, the same dyadic values the
 one-instance draw yields) and whose step sizes, W_0 and preconditioners are
 drawn once for the batch: so ``build`` and every mutant take it unchanged.
-Prompt, reference and read-out are the one-instance ones with a batch axis:
-row b of each is what the one-instance check computes for prompt b."""
+Prompt, reference and read-out are the one-instance ones with a batch axis
+(row b of each is what the one-instance check computes for prompt b), the
+compared state given in parts (token rows, label row, prediction) so that
+neither side copies its states into one array."""
 
 from __future__ import annotations
 
@@ -22,12 +24,15 @@ from transformer_proofs.verify.claims.gd.instances import (
     VonOswaldInstance,
 )
 from transformer_proofs.verify.draws import DyadicDraw
-from transformer_proofs.verify.spec import Batch, Sizes, stack_state_prediction_batch, state_and_prediction_batch
+from transformer_proofs.verify.spec import Batch, Sizes
 
 
 def draw_regression_batch(draw: DyadicDraw, d: int, n: int, B: int) -> dict[str, Any]:
-    """B regression prompts: X (B, n, d), y (B, n), x_q (B, d), dyadic doubles."""
-    return {"d": d, "n": n, "X": draw.reals((B, n, d)), "y": draw.reals((B, n)), "x_q": draw.reals((B, d))}
+    """B regression prompts: X (B, n, d), y (B, n), x_q (B, d), dyadic doubles.
+    X is drawn as (B, d, n) and given as its transposed view: the prompt's
+    token rows Xᵀ are then a contiguous copy."""
+    return {"d": d, "n": n, "X": draw.reals((B, d, n)).swapaxes(-1, -2), "y": draw.reals((B, n)),
+            "x_q": draw.reals((B, d))}
 
 
 def draw_von_oswald_batch(draw: DyadicDraw, sizes: Sizes, B: int) -> VonOswaldInstance:
@@ -50,20 +55,47 @@ def draw_preconditioned_batch(draw: DyadicDraw, sizes: Sizes, B: int) -> Precond
 
 
 def batch_columns(ar: Arithmetic, inst: Any) -> tuple[Any, Any, Any]:
-    """X (B, n, d), y (B, n, 1), x_q (B, d, 1) in ``ar``."""
-    return ar.array(inst.X), ar.array(np.asarray(inst.y)[..., None]), ar.array(np.asarray(inst.x_q)[..., None])
+    """X (B, n, d), y (B, n, 1), x_q (B, d, 1) in ``ar``, converted once per
+    batch and number system (the prompt and the reference share them, and
+    with them |X| for the running bounds)."""
+    cache = inst.__dict__.setdefault("_columns", {})
+    cols = cache.get(type(ar))
+    if cols is None:
+        cols = cache[type(ar)] = (ar.array(inst.X), ar.array(np.asarray(inst.y)[..., None]),
+                                  ar.array(np.asarray(inst.x_q)[..., None]))
+    return cols
 
 
-def batch_prompt(ar: Arithmetic, inst: Any, labels: Any) -> Any:
-    """Z = [[x_1 … x_n x_q], [labels]] for each prompt: (B, d+1, n+1); labels (B, 1, n+1).
-    The token rows [x_1 … x_n x_q] are made once per batch and number system
-    (the model's prompt and the reference's state share them)."""
+def batch_tokens(ar: Arithmetic, inst: Any) -> Any:
+    """The token rows [x_1 … x_n x_q] of each prompt, (B, d, n+1), made once
+    per batch and number system (the prompt and the reference share them)."""
     cache = inst.__dict__.setdefault("_tokens", {})
     top = cache.get(type(ar))
     if top is None:
         X, _, x_q = batch_columns(ar, inst)
-        top = cache[type(ar)] = ar.concat([ar.T(X), x_q], axis=-1)  # (B, d, n+1)
-    return ar.concat([top, labels], axis=-2)
+        top = cache[type(ar)] = ar.concat([ar.T(X), x_q], axis=-1)
+    return top
+
+
+def batch_prompt(ar: Arithmetic, inst: Any, labels: Any) -> Any:
+    """Z = [[x_1 … x_n x_q], [labels]] for each prompt: (B, d+1, n+1); labels (B, 1, n+1)."""
+    return ar.concat([batch_tokens(ar, inst), labels], axis=-2)
+
+
+def state_parts(ar: Arithmetic, model: Any, state: Any, inst: Any) -> tuple[Any, Any, Any]:
+    """The read-out of a batch, in parts: the token rows x of each final state
+    (B, d, n+1), its label row (B, 1, n+1) and the model's own prediction (B,):
+    every entry :func:`~transformer_proofs.verify.spec.state_and_prediction`
+    compares, without copying the states."""
+    from transformer_proofs.constructions.engine import read_out
+
+    return state[..., : inst.d, :], state[..., inst.d:, :], read_out(ar, model, state)
+
+
+def _reference_parts(ar: Arithmetic, tokens: Any, labels: Any, prediction: Any) -> tuple[Any, Any, Any]:
+    """The reference's parts, as :func:`state_parts` reads the model's: tokens (B, d, n+1),
+    labels (B, 1, n+1), prediction (B, 1, 1) as (B,)."""
+    return tokens, labels, prediction.reshape(prediction.shape[0])
 
 
 def _w0(ar: Arithmetic, inst: Any) -> Any:
@@ -87,8 +119,8 @@ def von_oswald_reference_batch(ar: Arithmetic, inst: VonOswaldInstance) -> Any:
     w_L = _gd_iterate(ar, inst, X, y)  # (B, d, 1)
     context = y - ar.matmul(X, w_L - _w0(ar, inst))  # (B, n, 1)
     query = -ar.matmul(ar.T(x_q), w_L)  # (B, 1, 1)
-    state = batch_prompt(ar, inst, ar.concat([ar.T(context), query], axis=-1))
-    return stack_state_prediction_batch(ar, state, ar.matmul(ar.T(x_q), w_L))
+    labels = ar.concat([ar.T(context), query], axis=-1)
+    return _reference_parts(ar, batch_tokens(ar, inst), labels, ar.matmul(ar.T(x_q), w_L))
 
 
 def gd_plus_plus_reference_batch(ar: Arithmetic, inst: GDPlusPlusInstance) -> Any:
@@ -96,9 +128,9 @@ def gd_plus_plus_reference_batch(ar: Arithmetic, inst: GDPlusPlusInstance) -> An
     X, y, x_q = batch_columns(ar, inst)
     w_1 = _gd_iterate(ar, inst, X, y)
     labels = ar.concat([ar.T(y - ar.matmul(X, w_1 - _w0(ar, inst))), -ar.matmul(ar.T(x_q), w_1)], axis=-1)
-    tokens = ar.concat([ar.T(X), x_q], axis=-1)  # (B, d, n+1)
+    tokens = batch_tokens(ar, inst)  # (B, d, n+1)
     moved = tokens - ar.matmul(ar.matmul(ar.T(X), X), tokens) * ar.const(inst.gamma)
-    return stack_state_prediction_batch(ar, ar.concat([moved, labels], axis=-2), ar.matmul(ar.T(x_q), w_1))
+    return _reference_parts(ar, moved, labels, ar.matmul(ar.T(x_q), w_1))
 
 
 def preconditioned_prompt_batch(ar: Arithmetic, inst: PreconditionedInstance) -> Any:
@@ -114,15 +146,15 @@ def preconditioned_reference_batch(ar: Arithmetic, inst: PreconditionedInstance)
     w_L = algorithms.preconditioned_gradient_descent(ar, X, y, As, ar.zeros((inst.d, 1)))[-1]
     context = y - ar.matmul(X, w_L)
     labels = ar.concat([ar.T(context), -ar.matmul(ar.T(x_q), w_L)], axis=-1)
-    return stack_state_prediction_batch(ar, batch_prompt(ar, inst, labels), ar.matmul(ar.T(x_q), w_L))
+    return _reference_parts(ar, batch_tokens(ar, inst), labels, ar.matmul(ar.T(x_q), w_L))
 
 
 VON_OSWALD_BATCH = Batch(draw=draw_von_oswald_batch, prompt=von_oswald_prompt_batch,
-                         reference=von_oswald_reference_batch, readout=state_and_prediction_batch)
+                         reference=von_oswald_reference_batch, readout=state_parts)
 ONE_LAYER_BATCH = Batch(draw=lambda draw, s, B: draw_von_oswald_batch(draw, {**s, "L": 1}, B),
                         prompt=von_oswald_prompt_batch, reference=von_oswald_reference_batch,
-                        readout=state_and_prediction_batch)
+                        readout=state_parts)
 GD_PLUS_PLUS_BATCH = Batch(draw=draw_gd_plus_plus_batch, prompt=von_oswald_prompt_batch,
-                           reference=gd_plus_plus_reference_batch, readout=state_and_prediction_batch)
+                           reference=gd_plus_plus_reference_batch, readout=state_parts)
 PRECONDITIONED_BATCH = Batch(draw=draw_preconditioned_batch, prompt=preconditioned_prompt_batch,
-                             reference=preconditioned_reference_batch, readout=state_and_prediction_batch)
+                             reference=preconditioned_reference_batch, readout=state_parts)
