@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from transformer_proofs.constructions.arithmetic import ErrArray, Float64, Float64Bounded, is_exact_double, no_error
@@ -47,14 +47,17 @@ def _index(rows: np.ndarray) -> Index:
 
 
 def _as_float(w: Any) -> tuple[np.ndarray, np.ndarray]:
-    """A weight as doubles, and whether each entry is exactly that double."""
+    """A weight as doubles, and whether each entry is exactly that double
+    (decided once per weight, for its nonzero entries: a zero is exact, and a
+    nonzero that underflowed to 0.0 is not)."""
     a = np.asarray(w)
     if a.dtype != object:
         f = np.asarray(a, dtype=np.float64)
         return f, np.ones(f.shape, dtype=bool)
     f = a.astype(np.float64)
-    exact = np.array([is_exact_double(v, fv) for fv, v in zip(f.ravel().tolist(), a.ravel())],
-                     dtype=bool).reshape(a.shape)
+    exact = np.ones(a.shape, dtype=bool)
+    for i in np.flatnonzero(a.ravel() != 0):
+        exact.flat[i] = is_exact_double(a.flat[i], float(f.flat[i]))
     return f, exact
 
 
@@ -70,8 +73,9 @@ class WeightOp:
     exact: bool = True  # every entry is exactly a double
 
     @staticmethod
-    def of(w: Any) -> "WeightOp":
-        f, exact = _as_float(w)
+    def of(w: tuple[np.ndarray, np.ndarray]) -> "WeightOp":
+        """The op of a weight given as (doubles, exactness) (:func:`_as_float`)."""
+        f, exact = w
         nonzero = f != 0
         cols = np.flatnonzero(nonzero.any(axis=0))
         if cols.size == 0:
@@ -155,20 +159,18 @@ def _add_rows(Z: Any, rows: Index, new: Any) -> Any:
     return out
 
 
-def _nonzero_rows(w: Any) -> np.ndarray:
-    return np.asarray(w, dtype=np.float64).any(axis=1)
-
-
-def plan_head(head: Any, rows: np.ndarray | None) -> tuple[HeadPlan | None, np.ndarray]:
-    """A head's plan onto the written ``rows`` (None: find them); also the rows it writes."""
-    WQ, WK, WV = (np.asarray(w) for w in (head.W_Q, head.W_K, head.W_V))
-    coords = _nonzero_rows(WQ) & _nonzero_rows(WK)
-    value_rows = _nonzero_rows(WV)
+def plan_head(head: Any, rows: np.ndarray | None,
+              floats: Callable[[Any], tuple[np.ndarray, np.ndarray]] = _as_float) -> tuple[HeadPlan | None, np.ndarray]:
+    """A head's plan onto the written ``rows`` (None: find them); also the rows
+    it writes.  ``floats`` converts a weight (:func:`_as_float`, or a memo of it)."""
+    (WQ, eQ), (WK, eK), (WV, eV) = (floats(w) for w in (head.W_Q, head.W_K, head.W_V))
+    coords = WQ.any(axis=1) & WK.any(axis=1)
+    value_rows = WV.any(axis=1)
     if head.W_O is not None:
-        WO = np.asarray(head.W_O)
-        value_rows &= np.asarray(WO, dtype=np.float64).any(axis=0)
-        WO_kept = WO[:, value_rows]
-        writes = np.flatnonzero(np.asarray(WO_kept, dtype=np.float64).any(axis=1)) if value_rows.any() else np.array([], int)
+        WO, eO = floats(head.W_O)
+        value_rows &= WO.any(axis=0)
+        WO_kept, eO_kept = WO[:, value_rows], eO[:, value_rows]
+        writes = np.flatnonzero(WO_kept.any(axis=1)) if value_rows.any() else np.array([], int)
     else:
         writes = np.flatnonzero(value_rows)
     if rows is None:
@@ -177,12 +179,14 @@ def plan_head(head: Any, rows: np.ndarray | None) -> tuple[HeadPlan | None, np.n
         return None, writes  # a head that adds nothing: dropped from the plan
     rows = np.asarray(rows)
     if head.W_O is None:  # identity: value row r is residual row r
-        onto = (rows[:, None] == np.flatnonzero(value_rows)[None, :]).astype(int)
+        onto = (rows[:, None] == np.flatnonzero(value_rows)[None, :]).astype(np.float64)
+        onto_exact = np.ones(onto.shape, dtype=bool)
     else:
-        onto = WO_kept[rows]
-    identity = onto.shape[0] == onto.shape[1] and bool(np.all(np.asarray(onto, dtype=np.float64) == np.eye(len(rows))))
-    O = None if identity else WeightOp.of(onto)
-    return HeadPlan(WeightOp.of(WV[value_rows]), WeightOp.of(WK[coords]), WeightOp.of(WQ[coords]), O), writes
+        onto, onto_exact = WO_kept[rows], eO_kept[rows]
+    identity = onto.shape[0] == onto.shape[1] and bool(np.all(onto == np.eye(len(rows))))
+    O = None if identity else WeightOp.of((onto, onto_exact))
+    return HeadPlan(WeightOp.of((WV[value_rows], eV[value_rows])), WeightOp.of((WK[coords], eK[coords])),
+                    WeightOp.of((WQ[coords], eQ[coords])), O), writes
 
 
 _PLANS: dict[tuple[int, int, int], tuple[Any, LayerPlan | None]] = {}
@@ -202,11 +206,18 @@ def layer_plan(layer: Any, D: int, N: int) -> LayerPlan | None:
 
 
 def _make_plan(layer: Any) -> LayerPlan | None:
-    writes = [plan_head(h, None)[1] for h in layer.heads]
+    memo: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def floats(w: Any) -> tuple[np.ndarray, np.ndarray]:  # each weight converted once
+        if id(w) not in memo:
+            memo[id(w)] = _as_float(w)
+        return memo[id(w)]
+
+    writes = [plan_head(h, None, floats)[1] for h in layer.heads]
     rows = np.unique(np.concatenate(writes)) if writes else np.array([], int)
     if rows.size == 0:
         return None
-    heads = tuple(p for p in (plan_head(h, rows)[0] for h in layer.heads) if p is not None)
+    heads = tuple(p for p in (plan_head(h, rows, floats)[0] for h in layer.heads) if p is not None)
     if not heads:
         return None
     keys = _index(np.flatnonzero(np.asarray(layer.key_mask)))

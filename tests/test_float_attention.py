@@ -89,4 +89,4 @@ def test_batched_plan_equals_per_prompt() -> None:
 def test_no_plan_for_non_float_systems() -> None:
     assert not float_attention.supports(Rational())
     with pytest.raises(ValueError, match="all-zero"):
-        float_attention.WeightOp.of(np.zeros((2, 2)))
+        float_attention.WeightOp.of((np.zeros((2, 2)), np.ones((2, 2), dtype=bool)))
