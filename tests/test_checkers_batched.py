@@ -91,3 +91,10 @@ def test_a_slightly_inflated_reference_is_caught_in_one_prompt() -> None:
     spec = replace(gd.ONE_LAYER_SPEC, batch=replace(batch, reference=off))
     res = check_float64_batched(spec, Context(effort=0.05))
     assert res.status == "fails" and "prompt 7 of" in res.detail
+
+
+def test_a_spec_without_batch_draws_one_instance_at_a_time() -> None:
+    spec = replace(gd.ONE_LAYER_SPEC, batch=None)
+    res = check_float64(spec, Context(seed=1, effort=0.25))
+    assert res.status == "holds" and res.instances == Context(effort=0.25).count(20) * 3
+    assert "prompt by prompt" not in res.detail
