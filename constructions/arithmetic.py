@@ -286,6 +286,18 @@ def gamma(k: int, u: float = UNIT_ROUNDOFF_64) -> float:
     return k * u / (1 - k * u)
 
 
+def no_error(shape: tuple[int, ...]) -> np.ndarray:
+    """A zero error bound of ``shape`` that costs no memory (a read-only
+    broadcast of one 0.0): what an exactly represented array carries."""
+    return np.broadcast_to(np.float64(0.0), shape)
+
+
+def is_no_error(err: np.ndarray) -> bool:
+    """True for a bound made by :func:`no_error` (or any view of it): every
+    stride 0 and the one value 0.  O(1); False says nothing."""
+    return not any(err.strides) and (err.size == 0 or float(err.flat[0]) == 0.0)
+
+
 @dataclass
 class ErrArray:
     """A float64 array ``val`` and a bound ``err`` on |val - exact| entrywise.
@@ -308,29 +320,73 @@ class ErrArray:
     def ndim(self) -> int:
         return self.val.ndim
 
+    def _view(self, op: Callable[[np.ndarray], np.ndarray]) -> "ErrArray":
+        """The same view (index, transpose, reshape) of value, bound and, when
+        known, |value|; an exact array stays known exact."""
+        val = op(self.val)
+        out = ErrArray(val, no_error(val.shape) if self.exact else op(self.err))
+        cached = self.__dict__.get("_abs")
+        if cached is not None:
+            out.__dict__["_abs"] = op(cached)
+        return out
+
     def __getitem__(self, idx: Any) -> "ErrArray":
-        return ErrArray(self.val[idx], self.err[idx])
+        return self._view(lambda a: a[idx])
 
     def swapaxes(self, a: int, b: int) -> "ErrArray":
-        return ErrArray(self.val.swapaxes(a, b), self.err.swapaxes(a, b))
+        return self._view(lambda x: x.swapaxes(a, b))
 
     def reshape(self, *shape: Any) -> "ErrArray":
-        return ErrArray(self.val.reshape(*shape), self.err.reshape(*shape))
+        return self._view(lambda a: a.reshape(*shape))
+
+    def abs(self) -> np.ndarray:
+        """|val|, computed once per array (values are never changed in place)."""
+        cached = self.__dict__.get("_abs")
+        if cached is None:
+            cached = self.__dict__["_abs"] = np.abs(self.val)
+        return cached
 
     @staticmethod
     def lift(x: Any) -> "ErrArray":
         if isinstance(x, ErrArray):
             return x
         v = np.asarray(x, dtype=np.float64)
-        return ErrArray(v, np.zeros_like(v))
+        return ErrArray(v, no_error(v.shape))
+
+    @property
+    def exact(self) -> bool:
+        """Is the bound zero (an exact value: a dyadic draw, a weight that is
+        a double, the x rows of a prompt whose label row carries an error)?
+        O(1) for a bound made by :func:`no_error`; otherwise read once and
+        remembered (a zero bound is then replaced by one of :func:`no_error`)."""
+        if is_no_error(self.err):
+            return True
+        known = self.__dict__.get("_exact")
+        if known is None:
+            known = self.__dict__["_exact"] = not self.err.any()
+            if known:
+                self.err = no_error(self.val.shape)
+        return known
 
     def _round(self, val: np.ndarray, err: np.ndarray) -> "ErrArray":
         u = UNIT_ROUNDOFF_64
-        return ErrArray(val, (err + u * np.abs(val)) * (1 + 4 * u))
+        bound = np.abs(val)
+        bound *= u
+        if not is_no_error(err):
+            bound += err
+        bound *= 1 + 4 * u
+        return ErrArray(val, bound)
 
     def __add__(self, other: Any) -> "ErrArray":
         o = ErrArray.lift(other)
-        return self._round(self.val + o.val, self.err + o.err)
+        val = self.val + o.val
+        if self.exact:
+            err = o.err
+        elif o.exact:
+            err = self.err
+        else:
+            err = self.err + o.err
+        return self._round(val, err)
 
     __radd__ = __add__
 
@@ -345,7 +401,14 @@ class ErrArray:
 
     def __mul__(self, other: Any) -> "ErrArray":
         o = ErrArray.lift(other)
-        err = np.abs(self.val) * o.err + self.err * np.abs(o.val) + self.err * o.err
+        if self.exact and o.exact:
+            err = o.err
+        elif o.exact:
+            err = self.err * o.abs()
+        elif self.exact:
+            err = self.abs() * o.err
+        else:
+            err = self.abs() * o.err + self.err * o.abs() + self.err * o.err
         return self._round(self.val * o.val, err)
 
     __rmul__ = __mul__
@@ -365,8 +428,35 @@ class ErrArray:
     def sum(self, axis: int) -> "ErrArray":
         k = self.val.shape[axis]
         v = self.val.sum(axis=axis)
-        err = self.err.sum(axis=axis) + gamma(max(k - 1, 1)) * np.abs(self.val).sum(axis=axis)
+        err = gamma(max(k - 1, 1)) * self.abs().sum(axis=axis)
+        if not self.exact:
+            err = err + self.err.sum(axis=axis)
         return ErrArray(v, err * (1 + 4 * UNIT_ROUNDOFF_64))
+
+
+def _gamma_plus(abs_x: np.ndarray, g: float, err: np.ndarray, c: float) -> np.ndarray:
+    """c (g |x| + e_x), in one new array."""
+    t = abs_x * g
+    t += err
+    t *= c
+    return t
+
+
+def _scaled_product(a: np.ndarray, b: np.ndarray, factor: float) -> np.ndarray:
+    """factor · (a @ b), the scaling applied to the smallest of a, b, a @ b."""
+    out_size = int(np.prod(np.broadcast_shapes(a.shape[:-2], b.shape[:-2]))) * a.shape[-2] * b.shape[-1]
+    if a.size <= min(b.size, out_size):
+        return np.matmul(a * factor, b)
+    if b.size <= out_size:
+        return np.matmul(a, b * factor)
+    out = np.matmul(a, b)
+    out *= factor
+    return out
+
+
+def is_exact_double(x: Any, f: float) -> bool:
+    """Is the double ``f = float(x)`` exactly the number ``x``?  (Public name of the test below.)"""
+    return _is_exact_double(x, f)
 
 
 def _is_exact_double(x: Any, f: float) -> bool:
@@ -402,13 +492,38 @@ class Float64Bounded(Arithmetic):
     def array(self, x: Any) -> ErrArray:
         if isinstance(x, ErrArray):
             return x
+        if type(x) is np.ndarray and x.dtype == object and x.ndim == 2:
+            return self.weight(x)
+        return self._convert(x)
+
+    def weight(self, w: np.ndarray) -> ErrArray:
+        """``w`` (a weight: plain numbers) as an ErrArray, converted once per
+        weight array and remembered while the array lives (weights are not
+        changed in place: a mutant is a new array)."""
+        hit = self._weights.get(id(w))
+        if hit is not None and hit[0]() is w:
+            return hit[1]
+        out = self._convert(w)
+        out.val.flags.writeable = False
+        out.__dict__["_abs"] = np.abs(out.val)  # |W| for the bound of every product with it
+        key = id(w)
+        self._weights[key] = (weakref.ref(w, lambda _: self._weights.pop(key, None)), out)
+        return out
+
+    @property
+    def _weights(self) -> dict[int, Any]:
+        return self.__dict__.setdefault("_weight_cache", {})
+
+    def _convert(self, x: Any) -> ErrArray:
         a = np.asarray(x)
-        exact = np.zeros(a.shape)
+        exact = no_error(a.shape)
         if a.dtype == object:
             # entries that are not exactly representable start with half an ulp
             f = a.astype(float)
-            exact = np.array([0.0 if _is_exact_double(v, fv) else UNIT_ROUNDOFF_64 * abs(fv)
-                              for fv, v in zip(f.ravel().tolist(), a.ravel())]).reshape(a.shape)
+            errs = [0.0 if _is_exact_double(v, fv) else UNIT_ROUNDOFF_64 * abs(fv)
+                    for fv, v in zip(f.ravel().tolist(), a.ravel())]
+            if any(errs):
+                exact = np.array(errs).reshape(a.shape)
             a = f
         return ErrArray(np.asarray(a, dtype=np.float64), exact)
 
@@ -418,10 +533,10 @@ class Float64Bounded(Arithmetic):
         return ErrArray(np.asarray(f), np.asarray(e))
 
     def zeros(self, shape: tuple[int, ...]) -> ErrArray:
-        return ErrArray(np.zeros(shape), np.zeros(shape))
+        return ErrArray(np.zeros(shape), no_error(shape))
 
     def eye(self, n: int) -> ErrArray:
-        return ErrArray(np.eye(n), np.zeros((n, n)))
+        return ErrArray(np.eye(n), no_error((n, n)))
 
     @staticmethod
     def T(a: ErrArray) -> ErrArray:
@@ -430,21 +545,39 @@ class Float64Bounded(Arithmetic):
     @staticmethod
     def concat(arrays: Sequence[Any], axis: int) -> ErrArray:
         lifted = [ErrArray.lift(a) for a in arrays]
-        return ErrArray(np.concatenate([a.val for a in lifted], axis=axis),
-                        np.concatenate([a.err for a in lifted], axis=axis))
+        val = np.concatenate([a.val for a in lifted], axis=axis)
+        if all(a.exact for a in lifted):
+            return ErrArray(val, no_error(val.shape))
+        return ErrArray(val, np.concatenate([a.err for a in lifted], axis=axis))
 
     def matmul(self, a: Any, b: Any) -> ErrArray:
+        """a·b with the bound |a b - exact| <= γ_k |a||b| + |a| e_b + e_a |b| + e_a e_b
+        (Higham §3.5: each of the k-term dot products errs by at most γ_k
+        Σ|a_i||b_i|), computed as the fewest products of absolute values:
+        exact factors (weights that are doubles, drawn dyadic prompts) skip
+        their terms; the absolute value of a weight is computed once per weight."""
         a, b = ErrArray.lift(a), ErrArray.lift(b)
         k = a.val.shape[-1]
         val = np.matmul(a.val, b.val)
-        abs_a, abs_b = np.abs(a.val), np.abs(b.val)
-        a_exact, b_exact = not a.err.any(), not b.err.any()  # exact weights are common: skip zero terms
-        # γ_k|a||b| (this product's rounding) + |a|e_b + e_a|b| + e_a e_b, grouped into two products:
-        # |a| (γ_k|b| + e_b) + e_a (|b| + e_b); the factor below covers the rounding of the bound itself.
-        bound = np.matmul(abs_a, gamma(k) * abs_b if b_exact else gamma(k) * abs_b + b.err)
-        if not a_exact:
-            bound = bound + np.matmul(a.err, abs_b if b_exact else abs_b + b.err)
-        return ErrArray(val, bound * (1 + 4 * UNIT_ROUNDOFF_64 * (k + 3)))
+        g = gamma(k)
+        # the factor covers the rounding of the bound's own computation (k-term sums, two
+        # scalings and one addition), applied to the cheaper of the two operands
+        c = 1 + 4 * UNIT_ROUNDOFF_64 * (k + 4)
+        abs_a, abs_b = self._abs(a), self._abs(b)
+        if a.exact and b.exact:
+            bound = _scaled_product(abs_a, abs_b, g * c)
+        elif b.exact:  # (γ|a| + e_a)|b|
+            bound = np.matmul(_gamma_plus(abs_a, g, a.err, c), abs_b)
+        elif a.exact:  # |a|(γ|b| + e_b)
+            bound = np.matmul(abs_a, _gamma_plus(abs_b, g, b.err, c))
+        else:  # |a|(γ|b| + e_b) + e_a(|b| + e_b)
+            bound = np.matmul(abs_a, _gamma_plus(abs_b, g, b.err, c))
+            bound += np.matmul(a.err, _gamma_plus(abs_b, 1.0, b.err, c))
+        return ErrArray(val, bound)
+
+    @staticmethod
+    def _abs(a: ErrArray) -> np.ndarray:
+        return a.abs()
 
     def sum(self, a: ErrArray, axis: int) -> ErrArray:
         return a.sum(axis)

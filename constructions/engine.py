@@ -24,6 +24,7 @@ from fractions import Fraction
 from typing import Any, Callable, Literal, Sequence, Union
 
 import numpy as np
+from transformer_proofs.constructions import float_attention
 from transformer_proofs.constructions.arithmetic import Arithmetic, ErrArray
 
 ScoreName = Literal["linear", "relu", "exp", "softmax"]
@@ -282,10 +283,28 @@ def linear_head_associated(ar: Arithmetic, layer: Attention, head: Head, Z: Any)
     return ar.linear_attention(head.W_V, head.W_K, head.W_Q, head.W_O, Z_M, Z)  # (.., d_out, N)
 
 
+def _float_plan(ar: Arithmetic, layer: Attention, d_model: int, N: int) -> bool:
+    """May this layer run through :mod:`~transformer_proofs.constructions.float_attention`:
+    a float64 number system, an additive residual, every head linear and
+    associated, weights of the right shapes?"""
+    if not (float_attention.supports(ar) and layer.residual == "add"
+            and all(associates(layer, h, N) for h in layer.heads)):
+        return False
+    for head in layer.heads:
+        head.validate(d_model, kernel=False)
+        d_out = head.W_O.shape[0] if head.W_O is not None else head.W_V.shape[0]
+        if d_out != d_model:
+            return False  # the general path names the problem
+    return True
+
+
 def apply_attention(ar: Arithmetic, layer: Attention, Z: Any) -> Any:
     d_model, N = Z.shape[-2], Z.shape[-1]
     if not layer.heads:
         raise PromptError("an attention layer needs at least one head")
+    if _float_plan(ar, layer, d_model, N):
+        plan = float_attention.layer_plan(layer, d_model, N)
+        return Z if plan is None else plan.apply(ar, Z)  # None: no head writes a nonzero
     mask = attention_mask(layer.key_mask, N, layer.causal)
     if (any(head_score(layer, h) == "softmax" for h in layer.heads) and layer.empty_query != "zero"
             and (mask.sum(axis=0) == 0).any()):
@@ -329,8 +348,9 @@ def apply_mlp(ar: Arithmetic, layer: MLP, Z: Any) -> Any:
     return Z + out
 
 
-def check_prompt(Z: Any, d_model: int) -> None:
-    """Shape and finiteness checks for a prompt entering the engine."""
+def check_prompt(Z: Any, d_model: int, checked: Any = None) -> None:
+    """Shape and finiteness checks for a prompt entering the engine
+    (``checked``: the float array already found finite, not scanned again)."""
     shape = tuple(Z.shape)
     if len(shape) < 2:
         raise PromptError(f"a prompt must be (..., D, N), got shape {shape}")
@@ -339,7 +359,8 @@ def check_prompt(Z: Any, d_model: int) -> None:
     if shape[-1] == 0:
         raise PromptError("a prompt needs at least one token")
     vals = Z.val if isinstance(Z, ErrArray) else Z
-    if isinstance(vals, np.ndarray) and vals.dtype.kind == "f" and not np.isfinite(vals).all():
+    if isinstance(vals, np.ndarray) and vals.dtype.kind == "f" and vals is not checked \
+            and not np.isfinite(vals).all():
         raise PromptError("prompt contains NaN or inf")
 
 
@@ -349,9 +370,10 @@ def forward(ar: Arithmetic, model: Transformer, Z: Any, trace: bool = False) -> 
     of states [Z_0, Z_1, ..., Z_L]."""
     with ar.working_precision():
         if isinstance(Z, np.ndarray) and Z.dtype.kind == "f" and not np.isfinite(Z).all():
-            raise PromptError("prompt contains NaN or inf")
+            raise PromptError("prompt contains NaN or inf")  # before a conversion sees it
+        raw = Z
         Z = ar.array(Z)
-        check_prompt(Z, model.d_model)
+        check_prompt(Z, model.d_model, checked=raw if isinstance(raw, np.ndarray) and raw.dtype.kind == "f" else None)
         states = [Z]
         for layer in model.layers:
             if isinstance(layer, Attention):

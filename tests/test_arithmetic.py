@@ -190,3 +190,56 @@ def test_running_error_bound_of_a_sum_encloses_the_true_error(k: int, data: st.D
     s = ErrArray(np.array([float(x) for x in v]), np.zeros(k)).sum(axis=0)
     exact = sum((Fraction(float(x)) for x in v), Fraction(0))
     assert abs(Fraction(float(s.val)) - exact) <= Fraction(float(s.err))
+
+
+def _exact_of(x: ErrArray) -> np.ndarray:
+    return np.vectorize(lambda v: Fraction(float(v)), otypes=[object])(x.val)
+
+
+def _encloses(x: ErrArray, exact: np.ndarray) -> bool:
+    return all(abs(Fraction(float(v)) - e) <= Fraction(float(r))
+               for v, e, r in zip(x.val.ravel(), np.ravel(exact), np.broadcast_to(x.err, x.shape).ravel()))
+
+
+@given(st.integers(1, 3), st.integers(1, 12), st.integers(1, 3), st.integers(0, 3), st.data())
+def test_bound_of_every_exactness_combination_encloses_the_error(m, k, n, which, data) -> None:
+    """A product whose operands are exact (a no_error bound) or carry an error
+    (a third of a rounded value: 1/3 is not a double), batched or not: the
+    fused bound encloses |fl(a b) - a b| with a b the product of the exact values."""
+    E = Float64Bounded()
+    a = E.array(data.draw(dyadic_array((2, m, k), bits=20)))
+    b = E.array(data.draw(dyadic_array((k, n), bits=20)))
+    exact_a, exact_b = _exact_of(a), _exact_of(b)
+    third = E.const(Fraction(1, 3))
+    if which & 1:
+        a, exact_a = a * third, exact_a * Fraction(1, 3)
+    if which & 2:
+        b, exact_b = b * third, exact_b * Fraction(1, 3)
+    assert a.exact == (not which & 1) and b.exact == (not which & 2)
+    prod = E.matmul(a, b)
+    exact = np.stack([exact_product(exact_a[i], exact_b) for i in range(2)])
+    assert _encloses(prod, exact)
+
+
+def test_no_error_is_known_without_reading_and_survives_views() -> None:
+    from transformer_proofs.constructions.arithmetic import is_no_error, no_error
+
+    E = Float64Bounded()
+    x = E.array(np.arange(12.0).reshape(3, 4))
+    assert is_no_error(x.err) and x.exact and x.err.shape == (3, 4)
+    assert x[1:, ::2].exact and x.swapaxes(0, 1).exact and x.reshape(4, 3).exact
+    with pytest.raises(ValueError):  # a shared zero: read-only
+        x.err[0, 0] = 1.0
+    y = ErrArray(np.ones(3), np.zeros(3))  # a materialised zero bound: found exact by one read
+    assert y.exact and is_no_error(y.err)
+    z = ErrArray(np.ones(3), np.array([0.0, 1e-17, 0.0]))
+    assert not z.exact and not z[1:2].exact and z[::2].exact
+    assert not is_no_error(no_error((2,)) + 1.0)
+
+
+def test_a_weight_is_converted_once() -> None:
+    E = Float64Bounded()
+    w = np.array([[Fraction(1, 2), Fraction(1, 3)]], dtype=object)
+    first = E.array(w)
+    assert E.array(w) is first and not first.val.flags.writeable
+    assert first.err[0, 0] == 0 and first.err[0, 1] > 0  # 1/3 rounded: half an ulp

@@ -14,11 +14,12 @@ The public API, importable from here (docs/adding-a-claim.md walks through it):
 
 - the spec: :class:`Claim`, :class:`ClaimSpec`, :class:`Paper`,
   :class:`Provenance`, :class:`Mutant`, :class:`Erratum`, :class:`Correction`,
-  :class:`Check`, :class:`CheckResult`, :class:`Context`, :class:`Evidence`;
+  :class:`Check`, :class:`CheckResult`, :class:`Context`, :class:`Evidence`,
+  :class:`Batch` (a float64 check over batches of prompts);
 - relations: ``EQUAL``, ``BOUND``, ``INEQUALITY``, ``RATE``, ``RANKING``
   (and their classes, for your own);
 - read-outs: :func:`state_and_prediction`, :func:`prediction_only`,
-  :func:`stack_state_prediction`;
+  :func:`stack_state_prediction` (and the ``_batch`` forms of the first and last);
 - draws: :class:`DyadicDraw`, :class:`FieldDraw`, :class:`SymbolDraw`;
 - checkers: :func:`spec_checks`, :func:`spec_falsifiers`,
   :func:`counterexample_search`, :func:`falsifier_from_check`, :func:`run_mode`;
@@ -68,6 +69,7 @@ from transformer_proofs.verify.registry import all_claims, register, select
 from transformer_proofs.verify.relations import BOUND, EQUAL, INEQUALITY, RANKING, RATE, AtMost, Equal, Ranking, Verdict
 from transformer_proofs.verify.runner import run_claim
 from transformer_proofs.verify.spec import (
+    Batch,
     Check,
     CheckResult,
     Claim,
@@ -80,17 +82,21 @@ from transformer_proofs.verify.spec import (
     Provenance,
     prediction_only,
     stack_state_prediction,
+    stack_state_prediction_batch,
     state_and_prediction,
+    state_and_prediction_batch,
 )
 
 __version__ = "0.2.0"
 
 __all__ = [
-    "BOUND", "EQUAL", "INEQUALITY", "MLP", "RANKING", "RATE", "AtMost", "Attention", "Ball", "Check", "CheckResult",
+    "BOUND", "EQUAL", "INEQUALITY", "MLP", "RANKING", "RATE", "AtMost", "Attention", "Ball", "Batch", "Check",
+    "CheckResult",
     "Claim", "ClaimSpec", "Context", "Correction", "DyadicDraw", "Equal", "Erratum", "Evidence", "FieldDraw", "Float64",
     "Float64Bounded", "Head", "Multiprecision", "Mutant", "Paper", "PrimeField", "PromptError", "Provenance", "Ranking",
     "Rational", "Readout", "RegressionPrompt", "SymbolDraw", "Symbolic", "Transformer", "Verdict", "all_claims",
     "columns", "context_mask", "counterexample_search", "draw_regression", "falsifier_from_check", "forward",
     "mutants", "prediction_only", "prompt", "read_out", "register", "run_claim", "run_mode", "select",
-    "spec_checks", "spec_falsifiers", "stack_state_prediction", "state_and_prediction",
+    "spec_checks", "spec_falsifiers", "stack_state_prediction", "stack_state_prediction_batch",
+    "state_and_prediction", "state_and_prediction_batch",
 ]

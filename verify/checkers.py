@@ -23,6 +23,7 @@ evidence sees the very same instance.  A check that raises is reported as
 from __future__ import annotations
 
 import traceback
+from dataclasses import replace
 from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
@@ -38,7 +39,7 @@ from transformer_proofs.constructions.arithmetic import (
 )
 from transformer_proofs.verify.draws import DyadicDraw, FieldDraw, SymbolDraw
 from transformer_proofs.verify.evidence import Evidence
-from transformer_proofs.verify.relations import Verdict
+from transformer_proofs.verify.relations import AtMost, Equal, Verdict
 from transformer_proofs.verify.spec import Check, CheckResult, ClaimSpec, Context, Falsifier, Mutant, Sizes
 
 MODE_EVIDENCE = {
@@ -105,8 +106,8 @@ class _Tally:
         self.margin = float("inf")
         self.undecided: list[str] = []
 
-    def add(self, v: Verdict, where: str) -> None:
-        self.count += 1
+    def add(self, v: Verdict, where: str, instances: int = 1) -> None:
+        self.count += instances
         r = v.ratio
         if r is not None and r > self.worst_ratio:
             self.worst, self.worst_ratio = v, r
@@ -150,6 +151,8 @@ def _count(spec: ClaimSpec, mode: str, ctx: Context, per_size: int | None) -> in
 
 def check_float64(spec: ClaimSpec, ctx: Context, mutant: Mutant | None = None,
                   per_size: int | None = None) -> CheckResult:
+    if spec.batch is not None:
+        return check_float64_batched(spec, ctx, mutant, per_size)
     ar, rng, t = Float64Bounded(), rng_for(ctx, "float64"), _Tally()
     for sizes in spec.sizes_for("float64"):
         for k in range(_count(spec, "float64", ctx, per_size)):
@@ -160,6 +163,121 @@ def check_float64(spec: ClaimSpec, ctx: Context, mutant: Mutant | None = None,
             t.add(v, f"{sizes_text(sizes)} #{k}")
     ratio = f"; largest error / running error bound = {t.worst_ratio:.2g}" if t.worst_ratio >= 0 else ""
     return _finish("float64", spec, t, f"{spec.relation.words}, within the running error bounds of both sides{ratio}")
+
+
+def batch_verdict(relation: Any, lhs: ErrArray, rhs: ErrArray) -> tuple[Verdict, int | None]:
+    """The relation over a batch of prompts, and the prompt its verdict names
+    (the worst, or the first failing one; None when it holds).
+
+    Equal and AtMost are read entry by entry, each entry against its own
+    running error bound (the sum of both sides' bounds at that entry): a
+    batch holds exactly when every prompt does, and the worst ratio is the
+    worst over the prompts, so no prompt hides behind another.  Any other
+    relation is read prompt by prompt."""
+    if isinstance(lhs, tuple) or isinstance(rhs, tuple):
+        return _parts_verdict(relation, lhs, rhs)
+    lhs, rhs = ErrArray.lift(lhs), ErrArray.lift(rhs)
+    B = lhs.shape[0]
+    if rhs.shape[0] != B:
+        raise ValueError(f"model side has {B} prompts but the reference side {rhs.shape[0]}")
+    if isinstance(relation, (Equal, AtMost)):
+        v = _equal_float64(lhs, rhs) if type(relation) is Equal else None
+        v = v or relation.float64(lhs, rhs)
+        if v.status == "holds":
+            return v, None
+        width = max(1, int(np.prod(lhs.shape[1:])))
+        entry = _entry_of(v.where)
+        if entry is None:
+            return v, None
+        b, rest = entry // width, v.where.split(" ", 2)[2:]
+        v = replace(v, where=" ".join([f"worst: prompt {b} of {B}, entry {entry % width}", *rest]))
+        return v, b
+    worst: Verdict | None = None
+    undecided: Verdict | None = None
+    for b in range(B):
+        v = relation.float64(lhs[b], rhs[b])
+        if v.status != "holds":
+            v = replace(v, where=f"prompt {b} of {B}" + (f", {v.where}" if v.where else ""))
+            if v.status == "fails":
+                return v, b
+            undecided = undecided or v
+        elif worst is None or (v.ratio or 0.0) > (worst.ratio or 0.0):
+            worst = v
+    return undecided or worst or Verdict("holds", 0.0, 0.0), None
+
+
+def _parts_verdict(relation: Any, lhs: Any, rhs: Any) -> tuple[Verdict, int | None]:
+    """Sides given as parts (the state, the prediction): each part read on its
+    own; the batch holds when every part does; the verdict of the part that
+    fails (else of the largest ratio) is returned, naming the part."""
+    if not (isinstance(lhs, tuple) and isinstance(rhs, tuple)) or len(lhs) != len(rhs):
+        raise ValueError("model and reference sides must be given as the same number of parts")
+    best: tuple[Verdict, int | None] | None = None
+    undecided: tuple[Verdict, int | None] | None = None
+    for k, (a, b) in enumerate(zip(lhs, rhs)):
+        v, bad = batch_verdict(relation, a, b)
+        v = replace(v, where=f"part {k}" + (f", {v.where}" if v.where else ""))
+        if v.status == "fails":
+            return v, bad
+        if v.status == "undecided":
+            undecided = undecided or (v, bad)
+        elif best is None or (v.ratio or 0.0) > (best[0].ratio or 0.0):
+            best = (v, bad)
+    return undecided or best or (Verdict("holds", 0.0, 0.0), None)
+
+
+def _equal_float64(lhs: ErrArray, rhs: ErrArray) -> Verdict | None:
+    """:meth:`Equal.float64` in fewer passes over a large batch (the same
+    verdict, error, tolerance and entry); None for a non-finite entry or a
+    shape mismatch, which Equal itself reports."""
+    if lhs.shape != rhs.shape or lhs.val.size == 0:
+        return None
+    err = np.subtract(lhs.val, rhs.val).ravel()
+    np.abs(err, out=err)
+    tol = np.add(lhs.err, rhs.err).ravel()  # (no scan for zero bounds: that would cost a pass of its own)
+    ok = bool(np.all(err <= tol))  # False at a NaN
+    if not (ok and np.isfinite(tol.max())) and not np.isfinite(err).all():
+        return None  # a non-finite entry: Equal says so
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = err / tol  # x/0 = inf for x > 0; 0/0 = NaN, ...
+    np.fmax(ratio, 0.0, out=ratio)  # ... a ratio of 0
+    worst = int(np.argmax(ratio))
+    return Verdict("holds" if ok else "fails", float(err[worst]), float(tol[worst]), where=f"entry {worst}")
+
+
+def _entry_of(where: str) -> int | None:
+    """The flat entry index a float64 verdict names ("entry 17 ..."), if any."""
+    parts = where.split()
+    if len(parts) >= 2 and parts[0] == "entry" and parts[1].isdigit():
+        return int(parts[1])
+    return None
+
+
+def check_float64_batched(spec: ClaimSpec, ctx: Context, mutant: Mutant | None = None,
+                          per_size: int | None = None) -> CheckResult:
+    """The float64 check over batches of prompts (:class:`~transformer_proofs.verify.spec.Batch`).
+
+    Per size: ``batch.batches`` batches (``per_size`` for a falsifier's
+    search: a batch is one unit of its budget), each with its own shared
+    draws (step sizes, W_0, ...) and ``ctx.count(batch.size)`` prompts (the
+    full size in a falsifier's search); every prompt is decided on its own
+    against the running error bounds of both sides at each entry."""
+    batch, ar, rng, t = spec.batch, Float64Bounded(), rng_for(ctx, "float64"), _Tally()
+    size = max(1, ctx.count(batch.size)) if per_size is None else batch.size
+    batches = per_size if per_size is not None else batch.batches
+    for sizes in spec.sizes_for("float64"):
+        for k in range(batches):
+            inst = batch.draw(DyadicDraw(rng), sizes, size)
+            with ar.working_precision():
+                lhs, rhs = batch.evaluate(spec.build, ar, inst, mutant)
+            v, bad = batch_verdict(spec.relation, lhs, rhs)
+            if v.status == "fails":  # the whole batch was checked; ``where`` names its worst prompt
+                return _fail("float64", t.count + size, v, sizes)
+            t.add(v, f"{sizes_text(sizes)} batch #{k}", instances=size)
+    ratio = f"; largest error / running error bound = {t.worst_ratio:.2g}" if t.worst_ratio >= 0 else ""
+    return _finish("float64", spec, t, f"{spec.relation.words}, within the running error bounds of both sides, "
+                   f"prompt by prompt ({batches} batches of {size} prompts per size, each batch with its own "
+                   f"shared draws){ratio}")
 
 
 def check_mpmath(spec: ClaimSpec, ctx: Context, mutant: Mutant | None = None,

@@ -68,6 +68,17 @@ class DyadicDraw(Draw):
         k = int(self.rng.integers(1, 2**self.bits + 1))
         return Fraction(k, 2**self.bits) * Fraction(hi)
 
+    def reals(self, shape: tuple[int, ...], scale: float = 1.0) -> np.ndarray:
+        """:meth:`real` as a float64 array (a batch of prompts): the same
+        rounded Gaussians, multiples of 2^-bits, exact as doubles, without a
+        Fraction per entry."""
+        vals = self.rng.standard_normal(tuple(shape))
+        vals *= scale
+        vals *= 2.0**self.bits  # exact: (x·scale)·2^bits rounds as real() does
+        np.rint(vals, out=vals)
+        vals /= 2.0**self.bits
+        return vals
+
     def value(self, x: Any) -> Fraction:
         return Fraction(x)
 

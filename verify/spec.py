@@ -212,6 +212,45 @@ class Correction:
         return {"earlier": self.earlier, "counterexample": counterexample, "why": self.why}
 
 
+@dataclass(frozen=True)
+class Batch(Generic[I]):
+    """How the float64 check may draw and check many prompts at once (optional).
+
+    - ``draw(draw, sizes, B)`` one *batch instance*: the claim's own instance
+      type whose prompt fields hold B prompts as float64 arrays with a leading
+      batch axis (``draw`` is a :class:`~transformer_proofs.verify.draws.DyadicDraw`:
+      ``draw.reals`` gives the same dyadic values as ``draw.real``), and whose
+      other fields (step sizes, W_0, ...) are drawn once for the batch, so
+      ``build`` and the mutants take it as they take one instance;
+    - ``prompt(ar, batch)`` the (B, D, N) input; ``readout(ar, model, state,
+      batch)`` and ``reference(ar, batch)`` arrays of shape (B, ...), or
+      tuples of such parts compared part by part, entry by entry the
+      one-instance read-out and reference of each prompt (so the relation,
+      read entry by entry against each entry's own running error bound,
+      decides every prompt on its own);
+    - ``size`` prompts per batch at effort 1 (``--effort`` scales it) and
+      ``batches`` batches per size (each with its own shared draws); a
+      falsifier's search draws up to its budget of batches per size.
+    """
+
+    draw: Callable[[Any, Sizes, int], I]
+    prompt: Callable[[Any, I], Any]
+    reference: Callable[[Any, I], Any]
+    readout: Callable[[Any, Any, Any, I], Any] | None = None
+    size: int = 512
+    batches: int = 8
+
+    def evaluate(self, build: Callable[[I], Any], ar: Any, batch: I, mutant: "Mutant | None" = None) -> tuple[Any, Any]:
+        """(model side, reference side) of a batch in ``ar``, each (B, ...)."""
+        from transformer_proofs.constructions.engine import forward
+
+        model = build(batch)
+        if mutant is not None:
+            model = mutant.apply(model, batch)
+        state = forward(ar, model, self.prompt(ar, batch))
+        return (state if self.readout is None else self.readout(ar, model, state, batch)), self.reference(ar, batch)
+
+
 @dataclass
 class ClaimSpec(Generic[I]):
     """Everything the generic checkers need to know about a claim that
@@ -235,7 +274,9 @@ class ClaimSpec(Generic[I]):
     - ``modes`` the checks to make, ``not_applicable`` the kinds that cannot
       apply and why (reported as skipped);
     - ``counts`` instances per size for a check key (the checkers' defaults
-      otherwise).
+      otherwise);
+    - ``batch``, if given, lets the float64 check draw and check prompts in
+      batches (:class:`Batch`); every other check draws one instance at a time.
     """
 
     draw: Callable[[Any, Sizes], I]
@@ -252,6 +293,7 @@ class ClaimSpec(Generic[I]):
     not_applicable: dict[str, str] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     exact_draws: bool = True  # float64 draws are dyadic (exact doubles), so every kind sees the same instance
+    batch: Batch[I] | None = None
 
     def __post_init__(self) -> None:
         if self.run is None and self.prompt is None:
@@ -300,6 +342,22 @@ def _column(a: Any) -> Any:
         return a.reshape(-1, 1)
     arr = np.asarray(a)
     return (arr if arr.dtype != object else np.asarray(a, dtype=object)).reshape(-1, 1)
+
+
+def stack_state_prediction_batch(ar: Any, state: Any, prediction: Any) -> tuple[Any, Any]:
+    """The state and prediction of each prompt of a batch, as two parts
+    ((B, D·N) row-major and (B, k)) that the float64 check compares part by
+    part: the entries of :func:`stack_state_prediction`, without copying the
+    states into one array."""
+    B = state.shape[0]
+    return state.reshape(B, -1), prediction.reshape(B, -1)
+
+
+def state_and_prediction_batch(ar: Any, model: Any, state: Any, batch: Any) -> Any:
+    """:func:`state_and_prediction` of each prompt of a batch (a :class:`Batch` read-out)."""
+    from transformer_proofs.constructions.engine import read_out
+
+    return stack_state_prediction_batch(ar, state, read_out(ar, model, state))
 
 
 def state_and_prediction(ar: Any, model: Any, state: Any, inst: Any) -> Any:

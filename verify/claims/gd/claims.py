@@ -32,6 +32,12 @@ from transformer_proofs.constructions.gradient_descent import (
 from transformer_proofs.verify import mutants
 from transformer_proofs.verify.algorithms import gradient_descent as algorithms
 from transformer_proofs.verify.checkers import spec_checks, spec_falsifiers
+from transformer_proofs.verify.claims.gd.batched import (
+    GD_PLUS_PLUS_BATCH,
+    ONE_LAYER_BATCH,
+    PRECONDITIONED_BATCH,
+    VON_OSWALD_BATCH,
+)
 from transformer_proofs.verify.claims.gd.instances import (
     GDPlusPlusInstance,
     PreconditionedInstance,
@@ -120,7 +126,7 @@ ONE_LAYER_SPEC: ClaimSpec[VonOswaldInstance] = ClaimSpec(
     sizes={"float64": [{"d": 1, "n": 1}, {"d": 3, "n": 5}, {"d": 6, "n": 16}],
            "rational": [{"d": 1, "n": 1}, {"d": 3, "n": 5}, {"d": 8, "n": 20}],
            "symbolic": [{"d": 2, "n": 3}]},
-    degree=_degree_gd, mutants=VON_OSWALD_MUTANTS)
+    degree=_degree_gd, mutants=VON_OSWALD_MUTANTS, batch=ONE_LAYER_BATCH)
 
 MULTI_LAYER_SPEC: ClaimSpec[VonOswaldInstance] = ClaimSpec(
     draw=draw_von_oswald, build=build_von_oswald,
@@ -129,7 +135,7 @@ MULTI_LAYER_SPEC: ClaimSpec[VonOswaldInstance] = ClaimSpec(
            "rational": [{"d": 1, "n": 2, "L": 2}, {"d": 4, "n": 8, "L": 4}, {"d": 8, "n": 24, "L": 6}],
            "prime-field": [{"d": 4, "n": 8, "L": 4}, {"d": 16, "n": 64, "L": 10}],
            "symbolic": [{"d": 2, "n": 2, "L": 2}]},
-    degree=_degree_gd,
+    degree=_degree_gd, batch=VON_OSWALD_BATCH,
     mutants=VON_OSWALD_MUTANTS + (Mutant("one layer fewer", "L - 1 layers for L steps",
                                          lambda m, i: mutants.drop_last_layer(m)),))
 
@@ -209,7 +215,7 @@ def _build_gd_plus_plus(inst: GDPlusPlusInstance, gamma: Any = None) -> Any:
 
 GD_PLUS_PLUS_SPEC: ClaimSpec[GDPlusPlusInstance] = ClaimSpec(
     draw=draw_gd_plus_plus, build=_build_gd_plus_plus, prompt=von_oswald_prompt, readout=state_and_prediction,
-    reference=_reference_gd_plus_plus, sizes=ONE_LAYER_SPEC.sizes, degree=lambda s: 5,
+    reference=_reference_gd_plus_plus, sizes=ONE_LAYER_SPEC.sizes, degree=lambda s: 5, batch=GD_PLUS_PLUS_BATCH,
     mutants=VON_OSWALD_MUTANTS + (
         Mutant("x-block sign flipped", "P W_V x-block +γ I: x_j <- (I + γ XᵀX) x_j",
                lambda m, i: _build_gd_plus_plus(i, gamma=-i.gamma)),))
@@ -258,7 +264,7 @@ PRECONDITIONED_SPEC: ClaimSpec[PreconditionedInstance] = ClaimSpec(
            "rational": [{"d": 2, "n": 1, "L": 1}, {"d": 4, "n": 8, "L": 4}],
            "prime-field": [{"d": 4, "n": 8, "L": 4}, {"d": 10, "n": 30, "L": 8}],
            "symbolic": [{"d": 2, "n": 2, "L": 2}]},
-    degree=lambda s: 1 + 3 * s["L"],
+    degree=lambda s: 1 + 3 * s["L"], batch=PRECONDITIONED_BATCH,
     mutants=(
         Mutant("flipped sign", "Q = +[[A, 0], [0, 0]]",
                lambda m, i: mutants.map_heads(m, lambda h: replace(h, W_Q=-np.asarray(h.W_Q, dtype=object)))),
