@@ -715,7 +715,7 @@ class Symbolic(Arithmetic):
         self._zero = RationalFunction(self.ctx.constant(0))
         self.point = point
         self.used_cells = False  # set when a ReLU was resolved on the sign cell of ``point``
-        self.name = f"sympy QQ({len(self.names)} symbols)"
+        self.name = f"Q({len(self.names)} symbols), flint polynomials"
 
     @property
     def K(self) -> Any:
