@@ -18,9 +18,10 @@ alternately in the same run does not (much).  Each row is the best of
    read-out as polynomials in every drawn entry), seconds, against the naive
    sympy expansion where that finishes (to d=2, n=4, L=3), and against the same
    evaluation with every product expanded at once (no sums of products).  The
-   grid goes to d=4, n=8, L=4; L=5 at d=4, n=8 is out of reach of any
-   expansion (w_5 has ~1.5·10^7 terms per coordinate: gigabytes), so the grid
-   grows L at smaller d, n instead.
+   grid goes to d=4, n=8, L=4; L=5 at d=4, n=8 is out of reach of an
+   expansion: the coordinates of the GD iterates w_1..w_4 have 41, 1249,
+   32137, 690501 terms, so w_5's have ~10^7 (gigabytes at 52 variables; a run
+   stopped at a 10 GB limit), and the grid grows L at smaller d, n instead.
 
 Run: ``python benchmarks/bench_ratios.py [--quick] [--repeats 3]``.
 """

@@ -695,8 +695,12 @@ class Symbolic(Arithmetic):
     """Rational functions over Q in named symbols, on python-flint's sparse
     multivariate integer polynomials (:class:`~transformer_proofs.constructions.rational_functions.RationalFunction`):
     a polynomial stays an integer polynomial over a common denominator (no gcd,
-    no content), a quotient is kept reduced.
-    Equality *is* symbolic identity.  sympy is not needed (``K``, the
+    no content), a quotient is kept reduced.  :meth:`matmul` keeps a product of
+    a small factor (a symbol) and a large polynomial unexpanded
+    (:class:`~transformer_proofs.constructions.polynomial_sums.PolynomialSum`),
+    so that sums over shared large factors are added before anything is
+    multiplied out; every question (equality, degree, a value) is answered on
+    the full expansion.  Equality *is* symbolic identity.  sympy is not needed (``K``, the
     equivalent sympy field, is built only when asked for).
 
     ReLU is defined only on a sign cell: given ``point`` (exact rational values

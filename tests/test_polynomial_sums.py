@@ -103,3 +103,19 @@ def test_symbolic_matmul_matches_numpy_and_skips_zeros() -> None:
     a = P.scalar(Sym("a"))
     e = product(a, (a + 1) ** 3) - 1  # 1/2 · 27/8 - 1 > 0
     assert P.relu(np.array([e], dtype=object))[0] == e
+
+
+def test_gd_multi_layer_with_sums_of_products_holds_and_rejects_every_mutant() -> None:
+    """The claim's own symbolic evaluation, with "large" lowered so the sums of
+    products carry the whole comparison: the identity holds, every mutant fails."""
+    from transformer_proofs.verify.claims.gd import claims as gd
+    from transformer_proofs.verify.draws import SymbolDraw
+
+    spec = gd.MULTI_LAYER_SPEC
+    for mutant in (None, *spec.mutants):
+        draw = SymbolDraw(np.random.default_rng(3))
+        inst = spec.draw(draw, {"d": 2, "n": 3, "L": 3})
+        lhs, rhs = spec.evaluate(draw.arithmetic(), inst, mutant)
+        assert any(isinstance(v, PolynomialSum) for v in np.ravel(lhs)), "the lazy path is exercised"
+        verdict = spec.relation.exact(lhs, rhs).status
+        assert verdict == ("holds" if mutant is None else "fails"), mutant and mutant.name
