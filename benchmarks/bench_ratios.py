@@ -13,15 +13,7 @@ alternately in the same run does not (much).  Each row is the best of
    Newton–Schulz iteration of the same size;
 4. the float64 engine forward (batched) against the direct associated numpy
    layer, and the running error bound (Float64Bounded) against plain float64;
-5. symbolic ``gd.multi_layer``: the spec's symbolic evaluation and its
-   comparison (what the claim's symbolic check runs: the whole state and the
-   read-out as polynomials in every drawn entry), seconds, against the naive
-   sympy expansion where that finishes (to d=2, n=4, L=3), and against the same
-   evaluation with every product expanded at once (no sums of products).  The
-   grid goes to d=4, n=8, L=4; L=5 at d=4, n=8 is out of reach of an
-   expansion: the coordinates of the GD iterates w_1..w_4 have 41, 1249,
-   32137, 690501 terms, so w_5's have ~10^7 (gigabytes at 52 variables; a run
-   stopped at a 10 GB limit), and the grid grows L at smaller d, n instead.
+5. symbolic ``gd.multi_layer``: the spec's symbolic evaluation, seconds.
 
 Run: ``python benchmarks/bench_ratios.py [--quick] [--repeats 3]``.
 """
@@ -242,6 +234,16 @@ class NaiveSympy(Arithmetic):
 
 def symbolic_rows(grid: list[tuple[int, int, int]], naive_up_to: tuple[int, int, int],
                   eager_up_to: tuple[int, int, int]) -> list[list[Any]]:
+    """Symbolic ``gd.multi_layer``: the spec's symbolic evaluation and its
+    comparison (what the claim's symbolic check runs: the whole state and the
+    read-out as polynomials in every drawn entry), seconds (wall, and CPU: the
+    machine is shared), against the naive sympy expansion where that finishes
+    (to d=2, n=4, L=3), and against the same evaluation with every product
+    expanded at once (no sums of products).  The grid goes to d=4, n=8, L=4;
+    L=5 at d=4, n=8 is out of reach of an expansion: the coordinates of the GD
+    iterates w_1..w_4 have 41, 1249, 32137, 690501 terms, so w_5's have ~10^7
+    (gigabytes at 52 variables; a run stopped at a 10 GB limit), and the grid
+    grows L at smaller d, n instead."""
     import sympy
     from transformer_proofs.constructions import polynomial_sums
 
