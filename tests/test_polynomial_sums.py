@@ -119,3 +119,34 @@ def test_gd_multi_layer_with_sums_of_products_holds_and_rejects_every_mutant() -
         assert any(isinstance(v, PolynomialSum) for v in np.ravel(lhs)), "the lazy path is exercised"
         verdict = spec.relation.exact(lhs, rhs).status
         assert verdict == ("holds" if mutant is None else "fails"), mutant and mutant.name
+
+
+def _random_polynomial(rng: np.random.Generator, terms: int) -> RationalFunction:
+    gens = [X, Y, Z, W]
+    out = RationalFunction(CTX.constant(0))
+    for _ in range(terms):
+        mono = RationalFunction(CTX.constant(int(rng.integers(-5, 6))), int(rng.integers(1, 4)))
+        for g in gens:
+            mono = mono * g ** int(rng.integers(0, 3))
+        out = out + mono
+    return out
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_sums_of_products_agree_with_the_expansion(seed: int) -> None:
+    """Random expressions over shared large factors, lazily and eagerly: the
+    same polynomial; one changed coefficient is always seen."""
+    rng = np.random.default_rng(seed)
+    bigs = [_random_polynomial(rng, 8) for _ in range(3)]
+    smalls = [X, Y * 2, -Z, W / 3, X + Y]
+    lazy, eager = RationalFunction(CTX.constant(0)), RationalFunction(CTX.constant(0))
+    for _ in range(10):
+        s, b = smalls[int(rng.integers(len(smalls)))], bigs[int(rng.integers(len(bigs)))]
+        c = Fraction(int(rng.integers(-3, 4)), int(rng.integers(1, 3)))
+        if rng.random() < 0.5:
+            lazy, eager = lazy + product(s, b) * c, eager + s * b * c
+        else:
+            lazy, eager = lazy - product(b, s), eager - s * b
+    assert lazy == eager and (lazy - eager) == 0 and eager == lazy
+    assert lazy + X ** 5 != eager and lazy != eager + Fraction(1, 7) * Y * Z * W
+    assert lazy(1, 2, 3, 4) == eager(1, 2, 3, 4)
