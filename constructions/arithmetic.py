@@ -15,7 +15,7 @@ running error bound) for :class:`Float64Bounded`.
 | Multiprecision     | mpmath.mpf at ``dps`` digits | multiprecision  | yes  | yes |
 | Rational           | flint.fmpq                   | exact           | yes  | no  |
 | PrimeField         | flint.nmod, p = 2^61 - 1     | exact (w.h.p.)  | no   | no  |
-| Symbolic           | sympy rational functions     | symbolic        | cell | no  |
+| Symbolic           | flint rational functions     | symbolic        | cell | no  |
 | Ball               | flint.arb at ``prec`` bits   | certified       | yes  | yes |
 
 An operation without meaning in a number system raises
@@ -36,6 +36,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 import flint
 import mpmath
 import numpy as np
+from transformer_proofs.constructions.polynomial_sums import PolynomialSum, lazy_sum, product
 from transformer_proofs.constructions.rational_functions import RationalFunction, polynomial_context
 
 Scalar = Any
@@ -825,9 +826,14 @@ class PrimeField(_FlintMatrices):
 
 class Symbolic(Arithmetic):
     """Rational functions over Q in named symbols, on python-flint's sparse
-    multivariate polynomials (:class:`~transformer_proofs.constructions.rational_functions.RationalFunction`):
-    a polynomial stays a polynomial (no gcd), a quotient is kept reduced.
-    Equality *is* symbolic identity.  sympy is not needed (``K``, the
+    multivariate integer polynomials (:class:`~transformer_proofs.constructions.rational_functions.RationalFunction`):
+    a polynomial stays an integer polynomial over a common denominator (no gcd,
+    no content), a quotient is kept reduced.  :meth:`matmul` keeps a product of
+    a small factor (a symbol) and a large polynomial unexpanded
+    (:class:`~transformer_proofs.constructions.polynomial_sums.PolynomialSum`),
+    so that sums over shared large factors are added before anything is
+    multiplied out; every question (equality, degree, a value) is answered on
+    the full expansion.  Equality *is* symbolic identity.  sympy is not needed (``K``, the
     equivalent sympy field, is built only when asked for).
 
     ReLU is defined only on a sign cell: given ``point`` (exact rational values
@@ -846,7 +852,7 @@ class Symbolic(Arithmetic):
         self._zero = RationalFunction(self.ctx.constant(0))
         self.point = point
         self.used_cells = False  # set when a ReLU was resolved on the sign cell of ``point``
-        self.name = f"sympy QQ({len(self.names)} symbols)"
+        self.name = f"Q({len(self.names)} symbols), flint polynomials"
 
     @property
     def K(self) -> Any:
@@ -868,7 +874,7 @@ class Symbolic(Arithmetic):
         return [f"{prefix}_{'_'.join(map(str, idx))}" for idx in np.ndindex(*shape)]
 
     def scalar(self, x: Any) -> Any:
-        if isinstance(x, RationalFunction):
+        if isinstance(x, (RationalFunction, PolynomialSum)):
             return x
         if isinstance(x, Sym):
             if x.op is None:
@@ -878,7 +884,23 @@ class Symbolic(Arithmetic):
             a, b = (self.scalar(v) for v in x.args)
             return {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b, "/": lambda: a / b}[x.op]()
         f = exact_fraction(x, "symbolic")
-        return RationalFunction(self.ctx.constant(flint.fmpq(f.numerator, f.denominator)))
+        return RationalFunction(self.ctx.constant(f.numerator), f.denominator)
+
+    def matmul(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """a @ b entry by entry, skipping the zero products (the weights'
+        blocks of zeros) and adding each entry's products as a balanced tree;
+        leading batch axes go to numpy's object matmul."""
+        a, b = np.asarray(a, dtype=object), np.asarray(b, dtype=object)
+        if a.ndim != 2 or b.ndim != 2:
+            return np.matmul(a, b)
+        if a.shape[1] != b.shape[0]:
+            raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not align")
+        A = [[self.scalar(v) for v in row] for row in a]
+        Bt = [[self.scalar(v) for v in col] for col in b.T]
+        nz_a = [[k for k, v in enumerate(row) if _structurally_nonzero(v)] for row in A]
+        nz_b = [{k for k, v in enumerate(col) if _structurally_nonzero(v)} for col in Bt]
+        return _object_array((lazy_sum([product(A[i][k], Bt[j][k]) for k in nz_a[i] if k in nz_b[j]], self.ctx)
+                              for i in range(len(A)) for j in range(len(Bt))), (a.shape[0], b.shape[1]))
 
     def _value_at_point(self, e: Any) -> Fraction:
         if self.point is None:
@@ -900,6 +922,11 @@ class Symbolic(Arithmetic):
 
     def to_sympy(self, a: np.ndarray) -> np.ndarray:
         return _object_array((e.as_expr() for e in np.asarray(a).ravel()), np.shape(a))
+
+
+def _structurally_nonzero(v: Any) -> bool:
+    """v is not written as 0 (a PolynomialSum is not expanded to find out)."""
+    return bool(v.terms) if isinstance(v, PolynomialSum) else bool(v)
 
 
 # ---------------------------------------------------------------------------

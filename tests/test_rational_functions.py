@@ -43,3 +43,41 @@ def test_sympy_expression() -> None:
     sympy = pytest.importorskip("sympy")
     x, y = sympy.symbols("x y")
     assert sympy.simplify(((X + 1) / Y).as_expr() - (x + 1) / y) == 0
+
+
+def test_polynomials_over_a_common_denominator_compare_by_cross_products() -> None:
+    half_x = X / 2
+    assert half_x.is_polynomial() and isinstance(half_x.den, int)  # an integer polynomial over 2, no content taken
+    assert X / 2 + Y / 3 == (3 * X + 2 * Y) / 6
+    assert RationalFunction(X.num * 2, 2) == X  # 2x/2 and x/1: two representations of one polynomial
+    assert RationalFunction(X.num * 2, 2) != Y
+    assert X / 2 - X / 2 == 0 and not (X / 2 - X / 2)
+    assert ((X / 8) * 8).den == 1  # a constant factor cancels against the denominator
+
+
+def test_quotient_and_polynomial_mixed() -> None:
+    q = X / (X + Y)
+    assert q + Y / (X + Y) == 1
+    assert (q * (X + Y)).is_polynomial() and q * (X + Y) == X
+    assert q != X  # a reduced quotient is never a polynomial
+    assert (X + Y) / (2 * X + 2 * Y) == Fraction(1, 2)  # the integer content cancels too
+    with pytest.raises(ZeroDivisionError):
+        RationalFunction(X.num, 0)
+
+
+def test_balanced_sum() -> None:
+    from transformer_proofs.constructions.rational_functions import polynomial_sum
+
+    terms = [X**k / (k + 1) for k in range(7)] + [X - X]
+    running = RationalFunction(CTX.constant(0))
+    for t in terms:
+        running = running + t
+    assert polynomial_sum(terms, CTX) == running
+    assert polynomial_sum([], CTX) == 0
+
+
+def test_values_at_rational_points_of_large_degree() -> None:
+    f = (X**5 * Fraction(3, 7) - X * Y**3 + 2) / (Y**2 + 1)
+    x, y = Fraction(-3, 4), Fraction(5, 6)
+    assert f(x, y) == (Fraction(3, 7) * x**5 - x * y**3 + 2) / (y**2 + 1)
+    assert f(2, 3) == (Fraction(3, 7) * 32 - 2 * 27 + 2) / 10
