@@ -256,48 +256,140 @@ def layerwise_cost(model: Transformer, D: int, N: int) -> int:
 
 
 # ---------------------------------------------------------------------------
+# terms: matrices over a support of prompt rows
+# ---------------------------------------------------------------------------
+
+
+class Ident:
+    """c·I, kept symbolic: a product with it is a scalar multiple."""
+
+    __slots__ = ("c",)
+
+    def __init__(self, c: Any) -> None:
+        self.c = c
+
+
+@dataclass
+class Term:
+    """An (r × D0) matrix that is zero outside the columns ``supp`` (rows of P):
+    ``X`` is its (r × len(supp)) restriction, a flint matrix or an :class:`Ident`.
+    Block selections of unwritten rows stay identities, so the product with
+    them costs nothing."""
+
+    X: Any
+    supp: tuple[int, ...]
+
+
+class _Algebra:
+    """Products, sums and restrictions of terms in one exact number system."""
+
+    def __init__(self, ar: Any) -> None:
+        self.ar = ar
+        self._selections: dict[tuple[tuple[int, ...], tuple[int, ...]], Any] = {}
+
+    def scale(self, X: Any, c: Any) -> Any:
+        if isinstance(X, Ident):
+            return Ident(X.c * c)
+        return X * c
+
+    def mul(self, X: Any, Y: Any) -> Any:
+        if isinstance(X, Ident):
+            return Y if X.c == 1 else self.scale(Y, X.c)
+        if isinstance(Y, Ident):
+            return X if Y.c == 1 else X * Y.c
+        return X * Y
+
+    def T(self, X: Any) -> Any:
+        return X if isinstance(X, Ident) else X.transpose()
+
+    def matrix(self, X: Any, size: int) -> Any:
+        if not isinstance(X, Ident):
+            return X
+        entries = [self.ar.const(0)] * (size * size)
+        c = self.ar.scalar(X.c)
+        for i in range(size):
+            entries[i * size + i] = c
+        return self.ar.mat(size, size, entries)
+
+    def embedding(self, supp: tuple[int, ...], into: tuple[int, ...]) -> Any:
+        """E (len(supp) × len(into)), 0/1, with X E = X placed on the columns ``into``."""
+        key = (supp, into)
+        if key not in self._selections:
+            where = {c: j for j, c in enumerate(into)}
+            entries = [0] * (len(supp) * len(into))
+            for i, c in enumerate(supp):
+                entries[i * len(into) + where[c]] = 1
+            self._selections[key] = self.ar.mat(len(supp), len(into), entries)
+        return self._selections[key]
+
+    def widen(self, t: Term, into: tuple[int, ...], rows: int) -> Any:
+        """t's restriction to the columns ``into`` (a superset of t.supp)."""
+        if t.supp == into:
+            return t.X
+        return self.mul(t.X, self.embedding(t.supp, into)) if not isinstance(t.X, Ident) else \
+            self.scale(self.embedding(t.supp, into), self.ar.scalar(t.X.c))
+
+    def add(self, a: Term | None, b: Term | None, rows: int) -> Term | None:
+        if a is None or b is None:
+            return b if a is None else a
+        if a.supp == b.supp:
+            if isinstance(a.X, Ident) and isinstance(b.X, Ident):
+                return Term(Ident(a.X.c + b.X.c), a.supp)
+            return Term(self.matrix(a.X, len(a.supp)) + self.matrix(b.X, len(b.supp)), a.supp)
+        into = tuple(sorted(set(a.supp) | set(b.supp)))
+        return Term(self.widen(a, into, rows) + self.widen(b, into, rows), into)
+
+    def submatrix(self, M: Any, rows: tuple[int, ...], cols: tuple[int, ...]) -> Any:
+        """M[rows][:, cols] (entries read once and placed)."""
+        e, n = M.entries(), M.ncols()
+        return self.ar.mat(len(rows), len(cols), [e[i * n + j] for i in rows for j in cols])
+
+
+# ---------------------------------------------------------------------------
 # the state A, block by block
 # ---------------------------------------------------------------------------
 
 
 class _State:
-    """A (D × D0) as row blocks.  A block never written is a selection of
-    prompt rows (``picks[r]``: the row of P, or -1 for a zero row) and becomes a
-    matrix only when read; a written block is a flint matrix."""
+    """A (D × D0) as row blocks, each a :class:`Term` (None: zero rows).  A
+    block never written is a selection of prompt rows (``picks[r]``: the row of
+    P, or -1 for a zero row); its output rows are the prompt's own."""
 
-    def __init__(self, ar: Any, cuts: tuple[int, ...], row_of_P: list[int], D0: int) -> None:
-        self.ar, self.cuts, self.D0 = ar, cuts, D0
+    def __init__(self, alg: _Algebra, cuts: tuple[int, ...], row_of_P: list[int]) -> None:
+        self.alg, self.cuts = alg, cuts
         self.picks = [row_of_P[cuts[b]:cuts[b + 1]] for b in range(len(cuts) - 1)]
-        self.mats: list[Any] = [None] * (len(cuts) - 1)
+        self.terms: list[Term | None] = [self._initial(p) for p in self.picks]
+        self.written = [False] * (len(cuts) - 1)
+
+    def _initial(self, picks: list[int]) -> Term | None:
+        supp = tuple(c for c in picks if c >= 0)  # increasing: rows of P in order
+        if not supp:
+            return None
+        if len(supp) == len(picks):
+            return Term(Ident(1), supp)
+        entries = [0] * (len(picks) * len(supp))
+        for r, c in enumerate(picks):
+            if c >= 0:
+                entries[r * len(supp) + supp.index(c)] = 1
+        return Term(self.alg.ar.mat(len(picks), len(supp), entries), supp)
 
     def size(self, b: int) -> int:
         return self.cuts[b + 1] - self.cuts[b]
 
-    def written(self, b: int) -> bool:
-        return self.mats[b] is not None
-
-    def block(self, b: int) -> Any:
-        if self.mats[b] is None:
-            entries = [0] * (self.size(b) * self.D0)
-            for r, c in enumerate(self.picks[b]):
-                if c >= 0:
-                    entries[r * self.D0 + c] = 1
-            self.mats[b] = self.ar.mat(self.size(b), self.D0, entries)
-        return self.mats[b]
-
-    def read(self, w: Any, axis_parts: tuple[Part, ...], rows: int, memo: dict[int, Any]) -> Any:
-        """w · A (rows × D0)."""
+    def read(self, w: Any, axis_parts: tuple[Part, ...], rows: int, memo: dict[int, Any]) -> Term | None:
+        """w · A (rows × D0), None when zero."""
         if id(w) in memo:
             return memo[id(w)]
-        out = None
+        alg, out = self.alg, None
         for p in axis_parts:
+            t = self.terms[p.block]
+            if t is None:
+                continue
             if p.scalar is not None:
-                term = self.block(p.block) if p.scalar == 1 else self.block(p.block) * self.ar.scalar(p.scalar)
+                X = t.X if p.scalar == 1 else alg.scale(t.X, alg.ar.scalar(p.scalar))
             else:
-                term = _converted(self.ar, p) * self.block(p.block)
-            out = term if out is None else out + term
-        if out is None:
-            out = self.ar.zero_mat(rows, self.D0)
+                X = alg.mul(_converted(alg.ar, p), t.X)
+            out = alg.add(out, Term(X, t.supp), rows)
         memo[id(w)] = out
         return out
 
@@ -311,14 +403,15 @@ def _converted(ar: Any, part: Part) -> Any:
     return cache[key]
 
 
-def _write(ar: Any, deltas: dict[int, Any], w_parts: tuple[Part, ...], M: Any) -> None:
+def _write(alg: _Algebra, deltas: dict[int, Term | None], w_parts: tuple[Part, ...], M: Term,
+           sizes: list[int]) -> None:
     """deltas += w · M, block by block."""
     for p in w_parts:
         if p.scalar is not None:
-            term = M if p.scalar == 1 else M * ar.scalar(p.scalar)
+            X = M.X if p.scalar == 1 else alg.scale(M.X, alg.ar.scalar(p.scalar))
         else:
-            term = _converted(ar, p) * M
-        deltas[p.block] = term if p.block not in deltas else deltas[p.block] + term
+            X = alg.mul(_converted(alg.ar, p), M.X)
+        deltas[p.block] = alg.add(deltas.get(p.block), Term(X, M.supp), sizes[p.block])
 
 
 # ---------------------------------------------------------------------------
@@ -363,7 +456,8 @@ def factored_forward(ar: Arithmetic, model: Transformer, Z: Any) -> np.ndarray |
     row_of_P = [-1] * D
     for i, r in enumerate(rows):
         row_of_P[r] = i
-    grams: dict[bytes, Any] = {}
+    alg = _Algebra(ar)
+    grams: dict[Any, Any] = {}
 
     def gram(keys: np.ndarray) -> Any:
         """G_K = P_K P_Kᵀ: from P Pᵀ minus the few non-keys, or from the keys."""
@@ -381,49 +475,65 @@ def factored_forward(ar: Arithmetic, model: Transformer, Z: Any) -> np.ndarray |
                 grams[tag] = P_k * P_k.transpose()
         return grams[tag]
 
-    state = _State(ar, cuts, row_of_P, D0)
-    written = [False] * (len(cuts) - 1)
+    def gram_part(keys: np.ndarray, s_v: tuple[int, ...], s_k: tuple[int, ...]) -> Any:
+        """G_K restricted to rows s_v and columns s_k."""
+        tag = (keys.tobytes(), s_v, s_k)
+        if tag not in grams:
+            G = gram(keys)
+            grams[tag] = G if s_v == s_k == tuple(range(D0)) else alg.submatrix(G, s_v, s_k)
+        return grams[tag]
+
+    state = _State(alg, cuts, row_of_P)
+    sizes = [state.size(b) for b in range(len(cuts) - 1)]
     for layer in model.layers:
-        deltas: dict[int, Any] = {}
+        deltas: dict[int, Term | None] = {}
         memo: dict[int, Any] = {}
         if isinstance(layer, Attention):
-            G = gram(_keys(layer, N))
+            keys = _keys(layer, N)
             scale = None if layer.scale is None else ar.scalar(layer.scale)
             for h in layer.heads:
                 W_Q, W_K, W_V, W_O = _head_weights(h, D)
                 B_Q = state.read(W_Q, parts(W_Q, 1, cuts), W_Q.shape[0], memo)
                 B_K = state.read(W_K, parts(W_K, 1, cuts), W_K.shape[0], memo)
                 B_V = state.read(W_V, parts(W_V, 1, cuts), W_V.shape[0], memo)
-                left, right = _core_orders(W_V.shape[0], W_Q.shape[0], D0)
-                if left <= right:
-                    M = ((B_V * G) * B_K.transpose()) * B_Q
-                else:
-                    M = B_V * (G * (B_K.transpose() * B_Q))
+                if B_Q is None or B_K is None or B_V is None:
+                    continue  # a zero factor: this head adds nothing
+                # (W_V A) G (W_K A)ᵀ (W_Q A), on the supports: ((B_V G) B_Kᵀ) B_Q
+                G = gram_part(keys, B_V.supp, B_K.supp)
+                M = alg.mul(alg.mul(alg.mul(B_V.X, G), alg.T(B_K.X)), B_Q.X)
                 if scale is not None:
-                    M = M * scale
-                _write(ar, deltas, parts(W_O, 0, cuts), M)
+                    M = alg.scale(M, scale)
+                _write(alg, deltas, parts(W_O, 0, cuts), Term(M, B_Q.supp), sizes)
         else:
             H = state.read(layer.W_in, parts(layer.W_in, 1, cuts), np.shape(layer.W_in)[0], memo)
-            _write(ar, deltas, parts(layer.W_out, 0, cuts), H)
+            if H is not None:
+                _write(alg, deltas, parts(layer.W_out, 0, cuts), H, sizes)
         for b, delta in deltas.items():
-            state.mats[b] = state.block(b) + delta
-            written[b] = True
-    return _assemble(ar, state, written, Z, rows, conv, P)
+            if delta is not None:
+                state.terms[b] = alg.add(state.terms[b], delta, sizes[b])
+                state.written[b] = True
+    return _assemble(ar, alg, state, Z, rows, conv, P)
 
 
-def _assemble(ar: Any, state: _State, written: list[bool], Z: np.ndarray, rows: list[int], conv: np.ndarray,
+def _assemble(ar: Any, alg: _Algebra, state: _State, Z: np.ndarray, rows: list[int], conv: np.ndarray,
               P: Any) -> np.ndarray:
     """Z_L = A P: written blocks as products, the others copied from the prompt."""
     D, N = Z.shape
+    D0 = len(rows)
     out = np.empty((D, N), dtype=object)
     zero = ar.const(0)
-    converted = dict(zip(rows, range(len(rows))))
+    converted = dict(zip(rows, range(D0)))
     for b in range(len(state.cuts) - 1):
         lo, hi = state.cuts[b], state.cuts[b + 1]
-        if written[b]:
+        t = state.terms[b]
+        if state.written[b] and t is not None:
+            X = alg.matrix(alg.widen(t, tuple(range(D0)), hi - lo), hi - lo)
             flat = np.empty((hi - lo) * N, dtype=object)
-            flat[:] = (state.mats[b] * P).entries()
+            flat[:] = (X * P).entries()
             out[lo:hi] = flat.reshape(hi - lo, N)
+            continue
+        if state.written[b]:  # written, and the writes cancelled: zero rows
+            out[lo:hi] = zero
             continue
         for r in range(lo, hi):  # unwritten: A's row r is still e_r restricted to the prompt's rows
             if r in converted:
