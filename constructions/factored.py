@@ -81,7 +81,8 @@ def _remember(w: Any, key: str, make: Any) -> Any:
         return hit[1]
     value = make()
     try:
-        _remembered[slot] = (weakref.ref(w, lambda _: _remembered.pop(slot, None)), value)
+        # the callback holds the dict itself: it may run at interpreter exit, after module globals are gone
+        _remembered[slot] = (weakref.ref(w, lambda _, cache=_remembered: cache.pop(slot, None)), value)
     except TypeError:  # not weak-referenceable: not remembered
         pass
     return value
