@@ -4,13 +4,17 @@ Absolute times drift on a shared machine; a ratio of two computations timed
 alternately in the same run does not (much).  Each row is the best of
 ``--repeats`` timings of each side.
 
-1. exact ``gd.multi_layer`` (the engine's forward pass in GF(2^61-1)) against
-   the float64 forward of the same transformer on the same prompt, and
-   against the same L layers written directly with python-flint ``nmod_mat``
-   (associated, the key mask applied by zeroing the query column);
+1. exact ``gd.multi_layer`` (the engine's forward pass in GF(2^61-1), which
+   runs factored: ``constructions.factored``) against the float64 forward of
+   the same transformer on the same prompt, and against the same L layers
+   written directly with python-flint ``nmod_mat`` (associated, the key mask
+   applied by zeroing the query column); the engine's layer-by-layer exact
+   pass (``factored=False``) for reference;
 2. at large n: the same against the associated float64 layer written in numpy;
-3. Newton in GF(p): the whole transformer against the plain ``nmod_mat``
-   Newton–Schulz iteration of the same size;
+3. Newton in GF(p): the whole transformer (ReLU pairs linearised, as the
+   prime-field check runs it) against the plain ``nmod_mat`` Newton–Schulz
+   iteration of the same size, up to d=128, n=1024, k=30 (the first call on a
+   fresh model, which analyses and converts its weights, reported apart);
 4. the float64 engine forward (batched) against the direct associated numpy
    layer, and the running error bound (Float64Bounded) against plain float64;
 5. symbolic ``gd.multi_layer``: the spec's symbolic evaluation, seconds.
@@ -121,9 +125,10 @@ def gd_exact_row(d: int, n: int, L: int, repeats: int) -> list[Any]:
     t_exact, t_float = side_by_side(lambda: forward(field, model, Zp), lambda: forward(f64, fmodel, Zf), repeats)
     weights = _nmod_weights(model)
     t_plain, t_assoc = side_by_side(lambda: plain_nmod_gd(weights, Z0), direct_assoc, repeats)
+    t_layers = best_of(lambda: forward(field, model, Zp, factored=False), repeats)
     return [f"gd.multi_layer GF(p) d={d} n={n} L={L}", f"{t_exact * 1e3:.1f} ms",
             f"{t_exact / t_float:.1f}x float64 engine", f"{t_exact / t_assoc:.1f}x assoc. numpy",
-            f"{t_exact / t_plain:.1f}x plain nmod_mat"]
+            f"{t_exact / t_plain:.1f}x plain nmod_mat", f"(layer by layer {t_layers / t_assoc:.0f}x assoc. numpy)"]
 
 
 # ---------------------------------------------------------------------------
@@ -195,6 +200,7 @@ def newton_row(d: int, n: int, k: int, repeats: int) -> list[Any]:
     model = linearise_relu_pairs(newton_transformer(d, n, k, alpha))
     Z = field.array(newton_prompt(X, y, x_q))
     Xm = flint.nmod_mat(n, d, [int(v) for v in X.ravel()], p)
+    t_first = best_of(lambda: forward(field, model, Z), 1)
 
     def plain() -> Any:
         S = Xm.transpose() * Xm
@@ -205,7 +211,8 @@ def newton_row(d: int, n: int, k: int, repeats: int) -> list[Any]:
 
     t_model, t_plain = side_by_side(lambda: forward(field, model, Z), plain, repeats)
     return [f"newton GF(p) d={d} n={n} k={k}", f"{t_model * 1e3:.1f} ms",
-            f"{t_model / t_plain:.1f}x plain nmod_mat Newton-Schulz", "", ""]
+            f"{t_model / t_plain:.1f}x plain nmod_mat Newton-Schulz ({t_plain * 1e3:.1f} ms)",
+            f"first call {t_first * 1e3:.1f} ms", ""]
 
 
 # ---------------------------------------------------------------------------
@@ -272,7 +279,8 @@ def main() -> None:
                               naive_up_to=(2, 4, 3))
     if "newton" in only:
         rows += [newton_row(d, n, k, args.repeats) for d, n, k in
-                 ([(4, 16, 3), (16, 64, 10)] if args.quick else [(4, 16, 3), (16, 64, 10), (32, 256, 10)])]
+                 ([(4, 16, 3), (16, 64, 10)] if args.quick else
+                  [(4, 16, 3), (16, 64, 10), (32, 256, 10), (128, 1024, 30)])]
     width = max(len(r[0]) for r in rows)
     for r in rows:
         print(f"{r[0]:{width}}  {r[1]:>10}  " + "  ".join(x for x in r[2:] if x))

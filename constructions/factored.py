@@ -287,6 +287,18 @@ class _Algebra:
     def __init__(self, ar: Any) -> None:
         self.ar = ar
         self._selections: dict[tuple[tuple[int, ...], tuple[int, ...]], Any] = {}
+        self._scalars: dict[Any, Any] = {}
+
+    def const(self, c: Any) -> Any:
+        """The weight entry c in this system (each distinct value converted once per pass)."""
+        key = (type(c), c)  # by type too: a float equal to a cached Fraction still meets exact_fraction's check
+        try:
+            return self._scalars[key]
+        except KeyError:
+            self._scalars[key] = v = self.ar.scalar(c)
+            return v
+        except TypeError:  # unhashable
+            return self.ar.scalar(c)
 
     def scale(self, X: Any, c: Any) -> Any:
         if isinstance(X, Ident):
@@ -387,7 +399,7 @@ class _State:
             if t is None:
                 continue
             if p.scalar is not None:
-                X = t.X if p.scalar == 1 else alg.scale(t.X, alg.ar.scalar(p.scalar))
+                X = t.X if p.scalar == 1 else alg.scale(t.X, alg.const(p.scalar))
             else:
                 X = alg.mul(_converted(alg.ar, p), t.X)
             out = alg.add(out, Term(X, t.supp), rows)
@@ -409,7 +421,7 @@ def _write(alg: _Algebra, deltas: dict[int, Term | None], w_parts: tuple[Part, .
     """deltas += w · M, block by block."""
     for p in w_parts:
         if p.scalar is not None:
-            X = M.X if p.scalar == 1 else alg.scale(M.X, alg.ar.scalar(p.scalar))
+            X = M.X if p.scalar == 1 else alg.scale(M.X, alg.const(p.scalar))
         else:
             X = alg.mul(_converted(alg.ar, p), M.X)
         deltas[p.block] = alg.add(deltas.get(p.block), Term(X, M.supp), sizes[p.block])
@@ -491,7 +503,7 @@ def factored_forward(ar: Arithmetic, model: Transformer, Z: Any) -> np.ndarray |
         memo: dict[int, Any] = {}
         if isinstance(layer, Attention):
             keys = _keys(layer, N)
-            scale = None if layer.scale is None else ar.scalar(layer.scale)
+            scale = None if layer.scale is None else alg.const(layer.scale)
             for h in layer.heads:
                 W_Q, W_K, W_V, W_O = _head_weights(h, D)
                 B_Q = state.read(W_Q, parts(W_Q, 1, cuts), W_Q.shape[0], memo)
