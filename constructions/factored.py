@@ -159,10 +159,14 @@ def _identity(D: int) -> np.ndarray:
 
 
 def _keys(layer: Attention, N: int) -> np.ndarray | None:
-    km = np.asarray(layer.key_mask)
-    if km.shape != (N,) or not np.isin(km, (0, 1)).all() or not km.any():
-        return None
-    return km.astype(bool)
+    """The key set as a boolean mask, or None for a malformed or empty mask (the engine reports those)."""
+    def find() -> np.ndarray | None:
+        km = np.asarray(layer.key_mask)
+        if km.ndim != 1 or not ((km == 0) | (km == 1)).all() or not km.any():
+            return None
+        return km.astype(bool)
+    keys = _remember(layer.key_mask, "keys", find)
+    return keys if keys is not None and keys.shape == (N,) else None
 
 
 def _fits(model: Transformer, D: int, N: int) -> bool:
