@@ -67,6 +67,8 @@ class Part:
     block: int
     scalar: Any = None
     sub: Any = None
+    # for a writing weight: which of its columns (the rows of the result it writes) this part reads
+    cols: Any = None
 
 
 _remembered: dict[tuple[int, str], tuple[Any, Any]] = {}
@@ -127,13 +129,13 @@ def parts(w: Any, axis: int, cuts: tuple[int, ...]) -> tuple[Part, ...]:
             sub, pattern = (a[:, lo:hi], nz[:, lo:hi]) if axis == 1 else (a[lo:hi, :], nz[lo:hi, :])
             if not pattern.any():
                 continue
-            m = hi - lo
+            m, cols = hi - lo, (pattern.any(axis=0) if axis == 0 else None)
             if sub.shape == (m, m) and np.array_equal(pattern, np.eye(m, dtype=bool)):
                 diag = sub.diagonal()
                 if all(v == diag[0] for v in diag):
-                    out.append(Part(b, scalar=diag[0]))
+                    out.append(Part(b, scalar=diag[0], cols=cols))
                     continue
-            out.append(Part(b, sub=np.array(sub, dtype=object)))  # a copy: no reference back to w
+            out.append(Part(b, sub=np.array(sub, dtype=object), cols=cols))  # a copy: no reference back to w
         return tuple(out)
     return _remember(w, f"parts{axis}{cuts}", find)
 
@@ -210,13 +212,34 @@ def _stream_weights(model: Transformer, D: int) -> Iterable[tuple[Any, int]]:
             yield from ((layer.W_in, 1), (layer.W_out, 0))
 
 
+def live_rows(w: Any) -> np.ndarray:
+    """Rows of a reading weight that are not zero: the only rows of w·A that can be."""
+    return _remember(w, "live", lambda: _nonzero(w).any(axis=1))
+
+
+def _written_rows(model: Transformer, D: int) -> Iterable[np.ndarray]:
+    """Per head and MLP, the stream rows it can change: rows of W_O (W_out)
+    with a nonzero entry in a live row of W_V (W_in)."""
+    for layer in model.layers:
+        pairs = ([(_head_weights(h, D)[3], h.W_V) for h in layer.heads] if isinstance(layer, Attention)
+                 else [(layer.W_out, layer.W_in)])
+        for W_write, W_read in pairs:
+            yield _nonzero(W_write)[:, live_rows(W_read)].any(axis=1)
+
+
 def block_cuts(model: Transformer, D: int) -> tuple[int, ...]:
-    """Cut points of the residual coordinates: 0, D and both ends of every block selection."""
+    """Cut points of the residual coordinates: 0, D, both ends of every block
+    selection, and both ends of the rows a head or MLP changes when they are
+    one run (rows never changed stay the prompt's, without a product)."""
     cuts = {0, D}
     for w, axis in _stream_weights(model, D):
         run = block_selection(w, axis)
         if run is not None:
             cuts.update(run)
+    for rows in _written_rows(model, D):
+        changed = np.flatnonzero(rows)
+        if len(changed) and changed[-1] - changed[0] + 1 == len(changed):
+            cuts.update((int(changed[0]), int(changed[-1]) + 1))
     return tuple(sorted(cuts))
 
 
@@ -421,9 +444,12 @@ def _converted(ar: Any, part: Part) -> Any:
 
 
 def _write(alg: _Algebra, deltas: dict[int, Term | None], w_parts: tuple[Part, ...], M: Term,
-           sizes: list[int]) -> None:
-    """deltas += w · M, block by block."""
+           sizes: list[int], live: np.ndarray) -> None:
+    """deltas += w · M, block by block; ``live`` marks the rows of M that can be
+    nonzero, and a part reading none of them adds nothing."""
     for p in w_parts:
+        if not (p.cols & live).any():
+            continue
         if p.scalar is not None:
             X = M.X if p.scalar == 1 else alg.scale(M.X, alg.const(p.scalar))
         else:
@@ -520,11 +546,11 @@ def factored_forward(ar: Arithmetic, model: Transformer, Z: Any) -> np.ndarray |
                 M = alg.mul(alg.mul(alg.mul(B_V.X, G), alg.T(B_K.X)), B_Q.X)
                 if scale is not None:
                     M = alg.scale(M, scale)
-                _write(alg, deltas, parts(W_O, 0, cuts), Term(M, B_Q.supp), sizes)
+                _write(alg, deltas, parts(W_O, 0, cuts), Term(M, B_Q.supp), sizes, live_rows(W_V))
         else:
             H = state.read(layer.W_in, parts(layer.W_in, 1, cuts), np.shape(layer.W_in)[0], memo)
             if H is not None:
-                _write(alg, deltas, parts(layer.W_out, 0, cuts), H, sizes)
+                _write(alg, deltas, parts(layer.W_out, 0, cuts), H, sizes, live_rows(layer.W_in))
         for b, delta in deltas.items():
             if delta is not None:
                 state.terms[b] = alg.add(state.terms[b], delta, sizes[b])
