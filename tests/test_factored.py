@@ -125,6 +125,10 @@ def test_gd_mutants_are_told_apart_and_agree_with_the_plain_pass(ar, d: int, n: 
     Z = ar.array(np.concatenate([np.concatenate([X, xq], axis=1), np.concatenate([y, [[0]]], axis=1)]))
     original = forward(ar, model, Z)
     assert factored_forward(ar, model, Z) is not None
+    # W_V's x rows are zero, so W_O = ηI changes only the label row: the x rows are cut apart and
+    # returned as the prompt's own entries (no product, no conversion)
+    assert block_cuts(model, d + 1) == (0, d, d + 1)
+    assert original[0, 0] is Z[0, 0] and original[d, 0] is not Z[d, 0]
     assert same(original, forward(ar, model, Z, factored=False))
     for name, mutant in _mutants(model, n + 1).items():
         got = forward(ar, mutant, Z)
