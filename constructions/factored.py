@@ -27,8 +27,13 @@ run of coordinates, as most Newton and GD weights are) starts or stops.  A
 weight's part on a block that is c·I is applied as the scalar c times the
 state's block (no product); every other nonzero part is a product with the
 part, converted once per weight array and number system; zero parts are
-skipped.  Rows of A never written stay selections of the prompt, and their
-output rows are the prompt's own entries.
+skipped.  The coordinates are also cut around the rows a head or MLP can
+change (rows of W_O meeting a nonzero row of W_V): rows of A never written
+stay selections of the prompt, their output rows are the prompt's own entries,
+and a block selection of them stays an identity, so a product with it is a
+scalar multiple.  Each block is kept only on the prompt rows it depends on
+(its *support*): a Newton layer is then the two d × d products T·G and
+(T·G)·Tᵀ, as one Newton–Schulz step M·S·M.
 
 :func:`factored_forward` returns None whenever the model, the prompt or the
 number system does not fit (or the layer-by-layer pass is estimated cheaper),
