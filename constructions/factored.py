@@ -254,10 +254,9 @@ def _part_cost(w: Any, axis: int, cuts: tuple[int, ...], D0: int) -> int:
     return sum(other * (cuts[p.block + 1] - cuts[p.block]) * D0 for p in parts(w, axis, cuts) if p.sub is not None)
 
 
-def _core_orders(d_v: int, d_h: int, D0: int) -> tuple[int, int]:
-    """Multiply-adds of ((B_V G) B_Kᵀ) B_Q and of B_V (G (B_Kᵀ B_Q))."""
-    return (d_v * D0 * D0 + d_v * D0 * d_h + d_v * d_h * D0,
-            D0 * d_h * D0 + D0 * D0 * D0 + d_v * D0 * D0)
+def _core_cost(d_v: int, d_h: int, D0: int) -> int:
+    """Multiply-adds of ((B_V G) B_Kᵀ) B_Q with no factor an identity (an upper estimate)."""
+    return d_v * D0 * D0 + d_v * D0 * d_h + d_v * d_h * D0
 
 
 def factored_cost(model: Transformer, cuts: tuple[int, ...], D: int, D0: int, N: int, key_sets: int) -> int:
@@ -267,7 +266,7 @@ def factored_cost(model: Transformer, cuts: tuple[int, ...], D: int, D0: int, N:
         cost += _part_cost(w, axis, cuts, D0)
     for layer in model.layers:
         if isinstance(layer, Attention):
-            cost += sum(min(_core_orders(h.W_V.shape[0], h.W_Q.shape[0], D0)) for h in layer.heads)
+            cost += sum(_core_cost(h.W_V.shape[0], h.W_Q.shape[0], D0) for h in layer.heads)
     return cost
 
 
@@ -367,14 +366,14 @@ class _Algebra:
             self._selections[key] = self.ar.mat(len(supp), len(into), entries)
         return self._selections[key]
 
-    def widen(self, t: Term, into: tuple[int, ...], rows: int) -> Any:
+    def widen(self, t: Term, into: tuple[int, ...]) -> Any:
         """t's restriction to the columns ``into`` (a superset of t.supp)."""
         if t.supp == into:
             return t.X
         return self.mul(t.X, self.embedding(t.supp, into)) if not isinstance(t.X, Ident) else \
             self.scale(self.embedding(t.supp, into), self.ar.scalar(t.X.c))
 
-    def add(self, a: Term | None, b: Term | None, rows: int) -> Term | None:
+    def add(self, a: Term | None, b: Term | None) -> Term | None:
         if a is None or b is None:
             return b if a is None else a
         if a.supp == b.supp:
@@ -382,7 +381,7 @@ class _Algebra:
                 return Term(Ident(a.X.c + b.X.c), a.supp)
             return Term(self.matrix(a.X, len(a.supp)) + self.matrix(b.X, len(b.supp)), a.supp)
         into = tuple(sorted(set(a.supp) | set(b.supp)))
-        return Term(self.widen(a, into, rows) + self.widen(b, into, rows), into)
+        return Term(self.widen(a, into) + self.widen(b, into), into)
 
     def submatrix(self, M: Any, rows: tuple[int, ...], cols: tuple[int, ...]) -> Any:
         """M[rows][:, cols] (entries read once and placed)."""
@@ -418,11 +417,8 @@ class _State:
                 entries[r * len(supp) + supp.index(c)] = 1
         return Term(self.alg.ar.mat(len(picks), len(supp), entries), supp)
 
-    def size(self, b: int) -> int:
-        return self.cuts[b + 1] - self.cuts[b]
-
-    def read(self, w: Any, axis_parts: tuple[Part, ...], rows: int, memo: dict[int, Any]) -> Term | None:
-        """w · A (rows × D0), None when zero."""
+    def read(self, w: Any, axis_parts: tuple[Part, ...], memo: dict[int, Any]) -> Term | None:
+        """w · A, None when zero."""
         if id(w) in memo:
             return memo[id(w)]
         alg, out = self.alg, None
@@ -434,7 +430,7 @@ class _State:
                 X = t.X if p.scalar == 1 else alg.scale(t.X, alg.const(p.scalar))
             else:
                 X = alg.mul(_converted(alg.ar, p), t.X)
-            out = alg.add(out, Term(X, t.supp), rows)
+            out = alg.add(out, Term(X, t.supp))
         memo[id(w)] = out
         return out
 
@@ -449,7 +445,7 @@ def _converted(ar: Any, part: Part) -> Any:
 
 
 def _write(alg: _Algebra, deltas: dict[int, Term | None], w_parts: tuple[Part, ...], M: Term,
-           sizes: list[int], live: np.ndarray) -> None:
+           live: np.ndarray) -> None:
     """deltas += w · M, block by block; ``live`` marks the rows of M that can be
     nonzero, and a part reading none of them adds nothing."""
     for p in w_parts:
@@ -459,7 +455,7 @@ def _write(alg: _Algebra, deltas: dict[int, Term | None], w_parts: tuple[Part, .
             X = M.X if p.scalar == 1 else alg.scale(M.X, alg.const(p.scalar))
         else:
             X = alg.mul(_converted(alg.ar, p), M.X)
-        deltas[p.block] = alg.add(deltas.get(p.block), Term(X, M.supp), sizes[p.block])
+        deltas[p.block] = alg.add(deltas.get(p.block), Term(X, M.supp))
 
 
 # ---------------------------------------------------------------------------
@@ -532,7 +528,6 @@ def factored_forward(ar: Arithmetic, model: Transformer, Z: Any) -> np.ndarray |
         return grams[tag]
 
     state = _State(alg, cuts, row_of_P)
-    sizes = [state.size(b) for b in range(len(cuts) - 1)]
     for layer in model.layers:
         deltas: dict[int, Term | None] = {}
         memo: dict[int, Any] = {}
@@ -541,9 +536,9 @@ def factored_forward(ar: Arithmetic, model: Transformer, Z: Any) -> np.ndarray |
             scale = None if layer.scale is None else alg.const(layer.scale)
             for h in layer.heads:
                 W_Q, W_K, W_V, W_O = _head_weights(h, D)
-                B_Q = state.read(W_Q, parts(W_Q, 1, cuts), W_Q.shape[0], memo)
-                B_K = state.read(W_K, parts(W_K, 1, cuts), W_K.shape[0], memo)
-                B_V = state.read(W_V, parts(W_V, 1, cuts), W_V.shape[0], memo)
+                B_Q = state.read(W_Q, parts(W_Q, 1, cuts), memo)
+                B_K = state.read(W_K, parts(W_K, 1, cuts), memo)
+                B_V = state.read(W_V, parts(W_V, 1, cuts), memo)
                 if B_Q is None or B_K is None or B_V is None:
                     continue  # a zero factor: this head adds nothing
                 # (W_V A) G (W_K A)ᵀ (W_Q A), on the supports: ((B_V G) B_Kᵀ) B_Q
@@ -551,14 +546,14 @@ def factored_forward(ar: Arithmetic, model: Transformer, Z: Any) -> np.ndarray |
                 M = alg.mul(alg.mul(alg.mul(B_V.X, G), alg.T(B_K.X)), B_Q.X)
                 if scale is not None:
                     M = alg.scale(M, scale)
-                _write(alg, deltas, parts(W_O, 0, cuts), Term(M, B_Q.supp), sizes, live_rows(W_V))
+                _write(alg, deltas, parts(W_O, 0, cuts), Term(M, B_Q.supp), live_rows(W_V))
         else:
-            H = state.read(layer.W_in, parts(layer.W_in, 1, cuts), np.shape(layer.W_in)[0], memo)
+            H = state.read(layer.W_in, parts(layer.W_in, 1, cuts), memo)
             if H is not None:
-                _write(alg, deltas, parts(layer.W_out, 0, cuts), H, sizes, live_rows(layer.W_in))
+                _write(alg, deltas, parts(layer.W_out, 0, cuts), H, live_rows(layer.W_in))
         for b, delta in deltas.items():
             if delta is not None:
-                state.terms[b] = alg.add(state.terms[b], delta, sizes[b])
+                state.terms[b] = alg.add(state.terms[b], delta)
                 state.written[b] = True
     return _assemble(ar, alg, state, Z, rows, conv, P)
 
@@ -575,7 +570,7 @@ def _assemble(ar: Any, alg: _Algebra, state: _State, Z: np.ndarray, rows: list[i
         lo, hi = state.cuts[b], state.cuts[b + 1]
         t = state.terms[b]
         if state.written[b] and t is not None:
-            X = alg.matrix(alg.widen(t, tuple(range(D0)), hi - lo), hi - lo)
+            X = alg.matrix(alg.widen(t, tuple(range(D0))), hi - lo)
             flat = np.empty((hi - lo) * N, dtype=object)
             flat[:] = (X * P).entries()
             out[lo:hi] = flat.reshape(hi - lo, N)
