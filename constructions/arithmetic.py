@@ -585,9 +585,6 @@ class _FlintMatrices(Arithmetic):
         (or ints), row by row."""
         return self._to_mat(_object_array(entries, (rows, cols)))
 
-    def zero_mat(self, rows: int, cols: int) -> Any:
-        return self.mat(rows, cols, [self.const(0)] * (rows * cols))
-
     def weight_matrix(self, w: Any) -> Any:
         """``w`` (a weight: plain numbers) as a flint matrix of this system,
         converted once per weight array and remembered while the array lives
@@ -644,9 +641,6 @@ class Rational(_FlintMatrices):
 
     def mat(self, rows: int, cols: int, entries: list[Any]) -> Any:
         return flint.fmpq_mat(rows, cols, entries)
-
-    def zero_mat(self, rows: int, cols: int) -> Any:
-        return flint.fmpq_mat(rows, cols)
 
     def relu(self, a: np.ndarray) -> np.ndarray:
         zero = flint.fmpq(0)
@@ -705,9 +699,6 @@ class PrimeField(_FlintMatrices):
 
     def mat(self, rows: int, cols: int, entries: list[Any]) -> Any:
         return flint.nmod_mat(rows, cols, entries, self.p)
-
-    def zero_mat(self, rows: int, cols: int) -> Any:
-        return flint.nmod_mat(rows, cols, self.p)
 
     def schwartz_zippel(self, degree: int, points: int = 1) -> float:
         """Upper bound on the probability that a false identity of total
