@@ -705,8 +705,19 @@ class _FlintMatrices(Arithmetic):
     a chain of products (a linear head) stays in flint matrices, with one
     conversion of each input and of the output."""
 
+    # Exact systems (every order of the products gives the same value) may
+    # run a transformer factored (constructions.factored); balls may not
+    # (their radii depend on the order).
+    exact_matrices: bool = False
+    scalar_type: type = object
+
     def _to_mat(self, a: np.ndarray) -> Any:
         raise NotImplementedError
+
+    def mat(self, rows: int, cols: int, entries: list[Any]) -> Any:
+        """A rows × cols flint matrix from a flat list of this system's scalars
+        (or ints), row by row."""
+        return self._to_mat(_object_array(entries, (rows, cols)))
 
     def weight_matrix(self, w: Any) -> Any:
         """``w`` (a weight: plain numbers) as a flint matrix of this system,
@@ -742,6 +753,8 @@ class Rational(_FlintMatrices):
 
     name = "rational"
     evidence = "exact"
+    exact_matrices = True
+    scalar_type = flint.fmpq
 
     def scalar(self, x: Any) -> flint.fmpq:
         t = type(x)
@@ -759,6 +772,9 @@ class Rational(_FlintMatrices):
 
     def _to_mat(self, a: np.ndarray) -> Any:
         return flint.fmpq_mat(a.shape[0], a.shape[1], list(a.ravel()))
+
+    def mat(self, rows: int, cols: int, entries: list[Any]) -> Any:
+        return flint.fmpq_mat(rows, cols, entries)
 
     def relu(self, a: np.ndarray) -> np.ndarray:
         zero = flint.fmpq(0)
@@ -786,6 +802,8 @@ class PrimeField(_FlintMatrices):
     name = "GF(2^61-1)"
     evidence = "exact"
     ordered = False
+    exact_matrices = True
+    scalar_type = flint.nmod
 
     def __init__(self, p: int = MERSENNE_61) -> None:
         self.p = p
@@ -812,6 +830,9 @@ class PrimeField(_FlintMatrices):
 
     def _to_mat(self, a: np.ndarray) -> Any:
         return flint.nmod_mat(a.shape[0], a.shape[1], list(a.ravel()), self.p)
+
+    def mat(self, rows: int, cols: int, entries: list[Any]) -> Any:
+        return flint.nmod_mat(rows, cols, entries, self.p)
 
     def schwartz_zippel(self, degree: int, points: int = 1) -> float:
         """Upper bound on the probability that a false identity of total

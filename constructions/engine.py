@@ -364,14 +364,22 @@ def check_prompt(Z: Any, d_model: int, checked: Any = None) -> None:
         raise PromptError("prompt contains NaN or inf")
 
 
-def forward(ar: Arithmetic, model: Transformer, Z: Any, trace: bool = False) -> Any:
+def forward(ar: Arithmetic, model: Transformer, Z: Any, trace: bool = False, factored: bool = True) -> Any:
     """Run ``model`` on prompt ``Z`` (already in ``ar``'s number system, or
     plain numbers that ``ar.array`` converts).  With ``trace``, return the list
-    of states [Z_0, Z_1, ..., Z_L]."""
+    of states [Z_0, Z_1, ..., Z_L].  In exact arithmetic a model linear in the
+    prompt's row space runs factored (:mod:`.factored`: the same values, by
+    associativity) when that is cheaper; ``factored=False`` runs it layer by layer."""
     with ar.working_precision():
         if isinstance(Z, np.ndarray) and Z.dtype.kind == "f" and not np.isfinite(Z).all():
             raise PromptError("prompt contains NaN or inf")  # before a conversion sees it
         raw = Z
+        if factored and not trace:
+            from transformer_proofs.constructions.factored import factored_forward
+
+            out = factored_forward(ar, model, Z)
+            if out is not None:
+                return out
         Z = ar.array(Z)
         check_prompt(Z, model.d_model, checked=raw if isinstance(raw, np.ndarray) and raw.dtype.kind == "f" else None)
         states = [Z]

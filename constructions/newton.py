@@ -54,20 +54,21 @@ from transformer_proofs.constructions.engine import (
 
 
 def _zeros(r: int, c: int) -> np.ndarray:
-    return np.zeros((r, c), dtype=object) + Fraction(0)
+    """Exact (integer) zeros: no Fraction arithmetic per entry when built or read."""
+    return np.zeros((r, c), dtype=int).astype(object)
 
 
-def _select(rows: Sequence[int], D: int) -> np.ndarray:
-    """The (len(rows), D) matrix reading coordinates ``rows`` of a token."""
+def _select(rows: Sequence[int], D: int, coeff: Any = 1) -> np.ndarray:
+    """The (len(rows), D) matrix reading coordinates ``rows`` of a token, times ``coeff``."""
     P = _zeros(len(rows), D)
     for r, c in enumerate(rows):
-        P[r, c] = Fraction(1)
+        P[r, c] = coeff
     return P
 
 
-def _write(rows: Sequence[int], D: int) -> np.ndarray:
-    """The (D, len(rows)) matrix writing into coordinates ``rows``."""
-    return _select(rows, D).T.copy()
+def _write(rows: Sequence[int], D: int, coeff: Any = 1) -> np.ndarray:
+    """The (D, len(rows)) matrix writing into coordinates ``rows``, times ``coeff``."""
+    return _select(rows, D, coeff).T.copy()
 
 
 def _check_sizes(d: int, n: int) -> None:
@@ -92,15 +93,16 @@ def _newton_blocks(d: int, n: int, D: int, top: Sequence[int], bottom: Sequence[
     (x_t) of a D-dimensional stream; all other coordinates untouched."""
     if v2_sign not in (1, -1):
         raise ValueError(f"v2_sign must be +1 (printed V_2 = J) or -1 (corrected V_2 = -J), got {v2_sign!r}")
-    read_top, read_bottom, write_top = _select(top, D), _select(bottom, D), _write(top, D)
+    read_top, write_top = _select(top, D), _write(top, D)
     # C h_t = [-(n/2) x_t; 0]: the query moves x_t to the top block, scaled by -(n/2).
-    C = Fraction(-n, 2) * read_bottom  # (d, D), rows = the top block of C h_t
+    C = _select(bottom, D, Fraction(-n, 2))  # (d, D), rows = the top block of C h_t
     # J h_j = [T x_j; 0]: keys and values read the top block.
     J = read_top  # (d, D)
     # Q̃_1 = K̃_1 = I (Q̃_1ᵀK̃_1 = I); Q̃_2 = -I, K̃_2 = I (Q̃_2ᵀK̃_2 = -I).
     # head m score: <Q̃_m C h_t, K̃_m J h_j> = ∓(n/2) x_tᵀ T x_j.
     head1 = Head(W_Q=C, W_K=J, W_V=J, W_O=write_top)  # V_1 = J
-    head2 = Head(W_Q=-C, W_K=J.copy(), W_V=v2_sign * J, W_O=write_top.copy())  # V_2 = ±J
+    head2 = Head(W_Q=_select(bottom, D, Fraction(n, 2)), W_K=J.copy(), W_V=_select(top, D, v2_sign),
+                 W_O=write_top.copy())  # Q_2 = -C, V_2 = ±J
     # With V_2 = -J: (1/n) Σ_j [ReLU(s_tj) - ReLU(-s_tj)] T x_j = (1/n) Σ_j s_tj T x_j
     #   = -(1/2) Σ_j T x_j x_jᵀ Tᵀ x_t = -(1/2) T S Tᵀ x_t  (s_tj = -(n/2) x_tᵀ T x_j).
     attention = Attention(heads=(head1, head2), score="relu", key_mask=context_mask(n), scale=Fraction(1, n))
@@ -132,8 +134,9 @@ def printed_init_layer(d: int, n: int, alpha: Any, v2_sign: int = -1) -> Transfo
     D = 2 * d
     J, write_top = _select(range(d), D), _write(range(d), D)
     # score_1 = <J h_t, J h_j> = x_tᵀ x_j (the top block still holds x_t); score_2 = -x_tᵀ x_j.
-    head1 = Head(W_Q=J, W_K=J.copy(), W_V=n * alpha * J, W_O=write_top)
-    head2 = Head(W_Q=-J, W_K=J.copy(), W_V=v2_sign * n * alpha * J, W_O=write_top.copy())
+    head1 = Head(W_Q=J, W_K=J.copy(), W_V=_select(range(d), D, n * alpha), W_O=write_top)
+    head2 = Head(W_Q=_select(range(d), D, -1), W_K=J.copy(), W_V=_select(range(d), D, v2_sign * n * alpha),
+                 W_O=write_top.copy())
     att = Attention(heads=(head1, head2), score="relu", key_mask=context_mask(n), scale=Fraction(1, n))
     return Transformer((att,), newton_state_coordinates(d), None, name="Fu et al. init layer")
 
@@ -254,16 +257,16 @@ def newton_transformer(d: int, n: int, k: int, alpha: Any, design: Any = None) -
     P_x, P_T = _select(bottom, D), _select(top, D)
     # init: M_0 x_t = α S x_t = α Σ_j x_j x_jᵀ x_t.
     init = Attention(
-        heads=(Head(W_Q=P_x, W_K=P_x.copy(), W_V=n * alpha * P_x, W_O=_write(top, D)),
-               Head(W_Q=-P_x, W_K=P_x.copy(), W_V=-n * alpha * P_x, W_O=_write(top, D))),
+        heads=(Head(W_Q=P_x, W_K=P_x.copy(), W_V=_select(bottom, D, n * alpha), W_O=_write(top, D)),
+               Head(W_Q=_select(bottom, D, -1), W_K=P_x.copy(), W_V=_select(bottom, D, -n * alpha),
+                    W_O=_write(top, D))),
         score="relu", key_mask=context_mask(n), scale=Fraction(1, n))
     layers: list[Any] = [init]
     for _ in range(k):
         layers.extend(_newton_blocks(d, n, D, top, bottom, v2_sign=-1))
-    P_y = _select([iy], D)
     readout = Attention(
-        heads=(Head(W_Q=P_T, W_K=P_x, W_V=n * P_y, W_O=_write([ipred], D)),
-               Head(W_Q=-P_T, W_K=P_x.copy(), W_V=-n * P_y, W_O=_write([ipred], D))),
+        heads=(Head(W_Q=P_T, W_K=P_x, W_V=_select([iy], D, n), W_O=_write([ipred], D)),
+               Head(W_Q=_select(top, D, -1), W_K=P_x.copy(), W_V=_select([iy], D, -n), W_O=_write([ipred], D))),
         score="relu", key_mask=context_mask(n), scale=Fraction(1, n))
     layers.append(readout)
     vec = np.zeros(D, dtype=object) + Fraction(0)

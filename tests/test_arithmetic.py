@@ -243,3 +243,14 @@ def test_a_weight_is_converted_once() -> None:
     first = E.array(w)
     assert E.array(w) is first and not first.val.flags.writeable
     assert first.err[0, 0] == 0 and first.err[0, 1] > 0  # 1/3 rounded: half an ulp
+
+
+def test_flint_systems_build_matrices_from_flat_lists() -> None:
+    """``mat`` (row by row, from this system's scalars or ints), used by the
+    factored pass; only the exact systems may reorder products."""
+    for ar in (Rational(), PrimeField()):
+        half, other = ar.scalar(Fraction(1, 2)), ar.scalar(Fraction(-5, 7))
+        M = ar.mat(2, 3, [half, 0, 1, 2, 3, other])
+        assert (M.nrows(), M.ncols()) == (2, 3) and M[0, 0] == half and M[1, 0] == 2 and M[1, 2] == other
+        assert ar.exact_matrices and isinstance(half, ar.scalar_type)
+    assert not Ball(64).exact_matrices
