@@ -128,9 +128,10 @@ def exact_fraction(x: Any, system: str) -> Fraction:
 
 
 def _object_array(values: Iterable[Any], shape: tuple[int, ...]) -> np.ndarray:
-    out = np.empty(int(np.prod(shape)) if shape else 1, dtype=object)
-    out[:] = list(values)
-    return out.reshape(shape)
+    """An object array of ``shape`` filled from ``values`` (row-major), each
+    value stored as it is (one C-level pass: no list, no per-entry indexing)."""
+    size = math.prod(shape)
+    return np.fromiter(values, dtype=object, count=size).reshape(shape)
 
 
 class Arithmetic:
@@ -152,6 +153,27 @@ class Arithmetic:
 
     def const(self, x: Any) -> Scalar:
         return self.scalar(x)
+
+    def weight(self, w: Any) -> Array:
+        """``self.array(w)`` for a weight (plain numbers), converted once per
+        weight array and remembered while the array lives, read-only: a
+        construction that repeats a layer's weights (functional GD's L equal
+        steps) or a forward pass run on many prompts converts them once.
+        Weights are never changed in place (a mutant is a new array); a value
+        that cannot be weakly referenced (a list) is converted every time."""
+        if not isinstance(w, np.ndarray):
+            return self.array(w)
+        cache = self.__dict__.setdefault("_weight_arrays", {})
+        key = id(w)
+        hit = cache.get(key)
+        if hit is not None and hit[0]() is w:
+            return hit[1]
+        out = self.array(w)
+        for part in (out.val, out.err) if isinstance(out, ErrArray) else (out,):
+            if isinstance(part, np.ndarray) and not np.may_share_memory(part, w):  # never the caller's own array
+                part.flags.writeable = False
+        cache[key] = (weakref.ref(w, lambda _: cache.pop(key, None)), out)
+        return out
 
     def zeros(self, shape: tuple[int, ...]) -> Array:
         return self.array(np.zeros(shape, dtype=object) + 0)
@@ -181,12 +203,12 @@ class Arithmetic:
         Weights are plain numbers (converted here), Z_M and Z states of this
         system; W_O None is the identity.  Systems on flint matrices compute
         it without leaving them."""
-        V_M = self.matmul(self.array(W_V), Z_M)  # (.., d_value, n_k)
-        K_M = self.matmul(self.array(W_K), Z_M)  # (.., d_head, n_k)
+        V_M = self.matmul(self.weight(W_V), Z_M)  # (.., d_value, n_k)
+        K_M = self.matmul(self.weight(W_K), Z_M)  # (.., d_head, n_k)
         VK = self.matmul(V_M, self.T(K_M))  # (.., d_value, d_head): Σ_i v_i k_iᵀ
         if W_O is not None:
-            VK = self.matmul(self.array(W_O), VK)  # (.., d_out, d_head)
-        return self.matmul(VK, self.matmul(self.array(W_Q), Z))  # (.., d_out, N)
+            VK = self.matmul(self.weight(W_O), VK)  # (.., d_out, d_head)
+        return self.matmul(VK, self.matmul(self.weight(W_Q), Z))  # (.., d_out, N)
 
     def exp(self, a: Array) -> Array:
         raise ArithmeticDomainError(f"exp has no meaning in {self.name}: its values are not closed under exp")

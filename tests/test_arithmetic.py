@@ -190,3 +190,28 @@ def test_running_error_bound_of_a_sum_encloses_the_true_error(k: int, data: st.D
     s = ErrArray(np.array([float(x) for x in v]), np.zeros(k)).sum(axis=0)
     exact = sum((Fraction(float(x)) for x in v), Fraction(0))
     assert abs(Fraction(float(s.val)) - exact) <= Fraction(float(s.err))
+
+
+@pytest.mark.parametrize("ar", [Float64(), Float64Bounded(), Multiprecision(30), Rational(), PrimeField(), Ball(64)],
+                         ids=lambda a: a.name)
+def test_a_weight_is_converted_once_read_only_and_equal_to_its_array(ar: object) -> None:
+    w = np.array([[Fraction(1, 2), 3], [0, Fraction(-5, 8)]], dtype=object)
+    first = ar.weight(w)
+    assert ar.weight(w) is first  # the second use is the first conversion
+    fresh = ar.array(w)
+    if isinstance(first, ErrArray):
+        assert np.array_equal(first.val, fresh.val) and np.array_equal(first.err, fresh.err)
+    else:
+        assert all(x == y for x, y in zip(np.ravel(first), np.ravel(fresh)))  # exact dyadics: equal in every system
+    with pytest.raises(ValueError, match="read-only"):
+        (first.val if isinstance(first, ErrArray) else first)[0, 0] = 0
+    w2 = w.copy()
+    w2[0, 0] = Fraction(1, 4)  # a mutant is a new array: its own conversion
+    assert ar.weight(w2) is not first
+    assert ar.weight([[1, 2]]) is not ar.weight([[1, 2]])  # a list is not remembered (no weak reference)
+
+
+def test_a_weight_cache_never_freezes_the_callers_array() -> None:
+    w = np.eye(2)  # float64 already: Float64 converts it to itself
+    Float64().weight(w)
+    w[0, 0] = 2.0  # still the caller's to change

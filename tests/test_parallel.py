@@ -3,7 +3,8 @@
 import json
 
 import pytest
-from transformer_proofs.verify.parallel import default_jobs, run_claims
+from transformer_proofs.verify.claim_costs import SECONDS
+from transformer_proofs.verify.parallel import default_jobs, run_claims, submission_order
 from transformer_proofs.verify.registry import Context, select
 from transformer_proofs.verify.report import results_document
 from transformer_proofs.verify.runner import run_all
@@ -22,3 +23,16 @@ def test_jobs_must_be_positive() -> None:
     assert default_jobs() >= 1
     with pytest.raises(ValueError, match="jobs"):
         list(run_claims(select("gd.one_layer"), Context(), jobs=0))
+
+
+def test_claims_are_submitted_longest_first_and_unknown_ones_at_the_median() -> None:
+    costs = {"a": 1.0, "b": 5.0, "c": 3.0}
+    assert submission_order(["a", "b", "c"], costs) == [1, 2, 0]
+    assert submission_order(["a", "new", "b", "c"], costs) == [2, 1, 3, 0]  # new: the median 3.0, ties in order
+    assert submission_order([], costs) == []
+    assert submission_order(["x", "y"], {}) == [0, 1]
+
+
+def test_the_cost_table_names_catalogue_claims_only() -> None:
+    known = {c.id for c in select(None)}
+    assert set(SECONDS) <= known, sorted(set(SECONDS) - known)
