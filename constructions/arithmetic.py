@@ -36,6 +36,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 import flint
 import mpmath
 import numpy as np
+from mpmath.libmp import from_man_exp, from_rational
 from transformer_proofs.constructions.rational_functions import RationalFunction, polynomial_context
 
 Scalar = Any
@@ -519,7 +520,13 @@ class Multiprecision(Arithmetic):
 
     def scalar(self, x: Any) -> Any:
         if isinstance(x, Fraction):
-            return self.ctx.mpf(x.numerator) / x.denominator
+            p, q = x.numerator, x.denominator
+            prec, rnd = self.ctx._prec_rounding
+            if q & (q - 1) == 0:  # dyadic (draws, weights): p rounded once, then an exact scaling, in one step
+                return self.ctx.make_mpf(from_man_exp(p, 1 - q.bit_length(), prec, rnd))
+            if p.bit_length() <= prec:  # p exact at this precision: mpf(p) / q is the quotient rounded once
+                return self.ctx.make_mpf(from_rational(p, q, prec, rnd))
+            return self.ctx.mpf(p) / q
         if isinstance(x, flint.fmpq):
             return self.ctx.mpf(int(x.p)) / int(x.q)
         if isinstance(x, (float, np.floating)) and not math.isfinite(float(x)):
@@ -540,20 +547,18 @@ class Multiprecision(Arithmetic):
             return np.matmul(a, b)
         (m, k), n = a.shape, b.shape[1]
         prod = flint.fmpz_mat(m, k, ia) * flint.fmpz_mat(k, n, ib)
-        mpf, ldexp, e = self.ctx.mpf, self.ctx.ldexp, ea + eb
-        return _object_array((ldexp(mpf(int(v)), e) for v in prod.entries()), (m, n))
+        # c · 2^e rounded once to the working precision: what mpf(c) then an exact ldexp by e gives, in one step
+        make, (prec, rnd), e = self.ctx.make_mpf, self.ctx._prec_rounding, ea + eb
+        return _object_array((make(from_man_exp(int(v), e, prec, rnd)) for v in prod.entries()), (m, n))
 
     def _scaled_integers(self, a: np.ndarray) -> tuple[list[int] | None, int]:
         """Integers c_i and one exponent e with a_i = c_i 2^e exactly (None for a non-finite entry)."""
-        parts = []
-        for v in a.ravel():
-            x = v if isinstance(v, self.ctx.mpf) else self.scalar(v)
-            sign, man, exp, bc = x._mpf_
-            if not man and bc:  # inf or nan
-                return None, 0
-            parts.append((-man if sign else man, exp))
-        e = min((exp for man, exp in parts if man), default=0)
-        return [man << (exp - e) if man else 0 for man, exp in parts], e
+        mpf = self.ctx.mpf
+        raw = [v._mpf_ if type(v) is mpf else self.scalar(v)._mpf_ for v in a.ravel()]  # (sign, man, exp, bc)
+        if any(not man and bc for _, man, _, bc in raw):  # inf or nan
+            return None, 0
+        e = min((exp for _, man, exp, _ in raw if man), default=0)
+        return [(-man if sign else man) << (exp - e) if man else 0 for sign, man, exp, _ in raw], e
 
     def exp(self, a: np.ndarray) -> np.ndarray:
         return _object_array((self.ctx.exp(v) for v in a.ravel()), a.shape)

@@ -215,3 +215,11 @@ def test_a_weight_cache_never_freezes_the_callers_array() -> None:
     w = np.eye(2)  # float64 already: Float64 converts it to itself
     Float64().weight(w)
     w[0, 0] = 2.0  # still the caller's to change
+
+
+@given(st.integers(-(2**300), 2**300), st.one_of(st.integers(0, 200).map(lambda k: 2**k), st.integers(1, 2**200)),
+       st.sampled_from([15, 30, 60, 120]))
+def test_multiprecision_converts_a_fraction_as_numerator_over_denominator(p: int, q: int, dps: int) -> None:
+    """The fast paths (dyadic; numerator exact at the precision) give the very bits of mpf(p) / q."""
+    M = Multiprecision(dps)
+    assert M.scalar(Fraction(p, q))._mpf_ == (M.ctx.mpf(Fraction(p, q).numerator) / Fraction(p, q).denominator)._mpf_
