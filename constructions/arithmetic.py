@@ -500,9 +500,25 @@ class Float64Bounded(Arithmetic):
 # ---------------------------------------------------------------------------
 
 
+_MP_CONTEXTS: dict[int, Any] = {}
+
+
+def _mp_context(dps: int) -> Any:
+    """mpmath's own context at ``dps`` digits, made once per precision (a new
+    context costs more than many products) and shared by the Multiprecision
+    systems of that precision; one whose precision was changed is replaced."""
+    ctx = _MP_CONTEXTS.get(dps)
+    if ctx is None or ctx.dps != dps:
+        ctx = _MP_CONTEXTS[dps] = mpmath.MPContext()
+        ctx.dps = dps
+    return ctx
+
+
 class Multiprecision(Arithmetic):
-    """mpmath floating point at ``dps`` decimal digits (its own context, so
-    nothing global changes).  Its unit roundoff is ``2**-prec``."""
+    """mpmath floating point at ``dps`` decimal digits (mpmath's own context
+    for that precision, shared by the systems of the same ``dps``, so nothing
+    global changes; do not change its precision: make another system).  Its
+    unit roundoff is ``2**-prec``."""
 
     evidence = "multiprecision"
 
@@ -510,8 +526,7 @@ class Multiprecision(Arithmetic):
         if dps < 15:
             raise ValueError(f"multiprecision below double precision makes no sense: dps={dps}")
         self.dps = dps
-        self.ctx = mpmath.MPContext()
-        self.ctx.dps = dps
+        self.ctx = _mp_context(dps)
         self.name = f"mpmath[{dps} digits]"
 
     @property

@@ -223,3 +223,11 @@ def test_multiprecision_converts_a_fraction_as_numerator_over_denominator(p: int
     """The fast paths (dyadic; numerator exact at the precision) give the very bits of mpf(p) / q."""
     M = Multiprecision(dps)
     assert M.scalar(Fraction(p, q))._mpf_ == (M.ctx.mpf(Fraction(p, q).numerator) / Fraction(p, q).denominator)._mpf_
+
+
+def test_multiprecision_contexts_are_shared_per_precision_and_replaced_when_changed() -> None:
+    a, b = Multiprecision(40), Multiprecision(40)
+    assert a.ctx is b.ctx and Multiprecision(41).ctx is not a.ctx
+    a.ctx.dps = 20  # someone changed it: the next system of 40 digits gets a fresh context at 40
+    c = Multiprecision(40)
+    assert c.ctx is not a.ctx and c.ctx.dps == 40
