@@ -19,6 +19,7 @@ float64 run, an exact rational run and a prime-field run are the *same* code.
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any, Callable, Literal, Sequence, Union
@@ -241,8 +242,26 @@ def head_score(layer: Attention, head: Head) -> Any:
     return layer.score if head.score is None else head.score
 
 
+_MASKS: dict[tuple[int, int, bool], tuple[Any, np.ndarray]] = {}  # id(key_mask), N, causal -> (weak ref, mask)
+
+
 def attention_mask(key_mask: np.ndarray, N: int, causal: bool) -> np.ndarray:
-    """mask[i, j] = key_mask[i] · [i <= j if causal]: may key i serve query j."""
+    """mask[i, j] = key_mask[i] · [i <= j if causal]: may key i serve query j.
+
+    A new array each call; made once per key-mask array, N and causality
+    (every layer of every forward pass asks for it; key masks, like weights,
+    are never changed in place: a mutant's is a new array)."""
+    if not isinstance(key_mask, np.ndarray):
+        return _attention_mask(key_mask, N, causal)
+    key = (id(key_mask), N, causal)
+    hit = _MASKS.get(key)
+    if hit is None or hit[0]() is not key_mask:
+        hit = (weakref.ref(key_mask, lambda _: _MASKS.pop(key, None)), _attention_mask(key_mask, N, causal))
+        _MASKS[key] = hit
+    return hit[1].copy()
+
+
+def _attention_mask(key_mask: Any, N: int, causal: bool) -> np.ndarray:
     km = np.asarray(key_mask)
     if km.shape != (N,):
         raise PromptError(f"key_mask has shape {km.shape}, but the prompt has {N} tokens")
