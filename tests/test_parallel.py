@@ -5,9 +5,12 @@ import json
 import pytest
 from transformer_proofs.verify.claim_costs import SECONDS
 from transformer_proofs.verify.parallel import default_jobs, run_claims, submission_order
-from transformer_proofs.verify.registry import Context, select
+from transformer_proofs.verify.registry import Check, CheckResult, Claim, Context, Paper, select
 from transformer_proofs.verify.report import results_document
 from transformer_proofs.verify.runner import run_all
+from transformer_proofs.verify.spec import Provenance
+
+from transformer_proofs import Evidence
 
 
 def test_parallel_run_is_byte_identical_to_serial() -> None:
@@ -36,3 +39,20 @@ def test_claims_are_submitted_longest_first_and_unknown_ones_at_the_median() -> 
 def test_the_cost_table_names_catalogue_claims_only() -> None:
     known = {c.id for c in select(None)}
     assert set(SECONDS) <= known, sorted(set(SECONDS) - known)
+
+
+def _blas_threads(ctx: Context) -> CheckResult:
+    import threadpoolctl
+
+    threads = max((i["num_threads"] for i in threadpoolctl.threadpool_info()), default=1)
+    return CheckResult("rational", "exact", 1, 0.0, 0.0, "holds", f"BLAS threads {threads}")
+
+
+def test_workers_run_their_blas_on_one_thread() -> None:
+    """Two workers on two cores: their BLAS threads would only wait for each other."""
+    pytest.importorskip("threadpoolctl")
+    claims = [Claim(f"t.blas{k}", Paper("A. Author", 2024, "T", "0000.00000"), "s", "identity",
+                    {"rational": Check("rational", Evidence.EXACT, _blas_threads)}, provenance=Provenance("ours", "a test"))
+              for k in range(2)]
+    results = list(run_claims(claims, Context(0), jobs=2, falsify=False))
+    assert [r.checks[0].detail for r in results] == ["BLAS threads 1"] * 2

@@ -49,6 +49,17 @@ def submission_order(ids: Sequence[str], costs: Mapping[str, float] = SECONDS) -
     return sorted(range(len(ids)), key=lambda i: (-costs.get(ids[i], default), i))
 
 
+def _one_blas_thread() -> None:
+    """A worker's BLAS runs on one thread (when threadpoolctl, the ``machine``
+    extra, is there to say so): the pool already keeps every core busy, and
+    BLAS threads of two workers on two cores only wait for each other."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    threadpool_limits(1)
+
+
 def _run_one(index: int, ctx: Context, mode: str | None, falsify: bool) -> tuple[Any, ...]:
     r = run_claim(_CLAIMS[index], ctx, mode, falsify)
     return r.checks, r.falsifiers, r.status, r.seconds
@@ -69,8 +80,8 @@ def run_claims(claims: Sequence[Claim], ctx: Context, mode: str | None = None, j
         return
     _CLAIMS = claims
     try:
-        with ProcessPoolExecutor(max_workers=min(jobs, len(claims)),
-                                 mp_context=multiprocessing.get_context("fork")) as pool:
+        with ProcessPoolExecutor(max_workers=min(jobs, len(claims)), mp_context=multiprocessing.get_context("fork"),
+                                 initializer=_one_blas_thread) as pool:
             futures: dict[int, Future[tuple[Any, ...]]] = {}
             for i in submission_order([c.id for c in claims]):
                 futures[i] = pool.submit(_run_one, i, ctx, mode, falsify)
