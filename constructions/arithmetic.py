@@ -36,6 +36,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 import flint
 import mpmath
 import numpy as np
+from mpmath.libmp import from_man_exp, from_rational
 from transformer_proofs.constructions.polynomial_sums import PolynomialSum, lazy_sum, product
 from transformer_proofs.constructions.rational_functions import RationalFunction, polynomial_context
 
@@ -129,9 +130,10 @@ def exact_fraction(x: Any, system: str) -> Fraction:
 
 
 def _object_array(values: Iterable[Any], shape: tuple[int, ...]) -> np.ndarray:
-    out = np.empty(int(np.prod(shape)) if shape else 1, dtype=object)
-    out[:] = list(values)
-    return out.reshape(shape)
+    """An object array of ``shape`` filled from ``values`` (row-major), each
+    value stored as it is (one C-level pass: no list, no per-entry indexing)."""
+    size = math.prod(shape)
+    return np.fromiter(values, dtype=object, count=size).reshape(shape)
 
 
 class Arithmetic:
@@ -153,6 +155,27 @@ class Arithmetic:
 
     def const(self, x: Any) -> Scalar:
         return self.scalar(x)
+
+    def weight(self, w: Any) -> Array:
+        """``self.array(w)`` for a weight (plain numbers), converted once per
+        weight array and remembered while the array lives, read-only: a
+        construction that repeats a layer's weights (functional GD's L equal
+        steps) or a forward pass run on many prompts converts them once.
+        Weights are never changed in place (a mutant is a new array); a value
+        that cannot be weakly referenced (a list) is converted every time."""
+        if not isinstance(w, np.ndarray):
+            return self.array(w)
+        cache = self.__dict__.setdefault("_weight_arrays", {})
+        key = id(w)
+        hit = cache.get(key)
+        if hit is not None and hit[0]() is w:
+            return hit[1]
+        out = self.array(w)
+        for part in (out.val, out.err) if isinstance(out, ErrArray) else (out,):
+            if isinstance(part, np.ndarray) and not np.may_share_memory(part, w):  # never the caller's own array
+                part.flags.writeable = False
+        cache[key] = (weakref.ref(w, lambda _: cache.pop(key, None)), out)
+        return out
 
     def zeros(self, shape: tuple[int, ...]) -> Array:
         return self.array(np.zeros(shape, dtype=object) + 0)
@@ -182,12 +205,12 @@ class Arithmetic:
         Weights are plain numbers (converted here), Z_M and Z states of this
         system; W_O None is the identity.  Systems on flint matrices compute
         it without leaving them."""
-        V_M = self.matmul(self.array(W_V), Z_M)  # (.., d_value, n_k)
-        K_M = self.matmul(self.array(W_K), Z_M)  # (.., d_head, n_k)
+        V_M = self.matmul(self.weight(W_V), Z_M)  # (.., d_value, n_k)
+        K_M = self.matmul(self.weight(W_K), Z_M)  # (.., d_head, n_k)
         VK = self.matmul(V_M, self.T(K_M))  # (.., d_value, d_head): Σ_i v_i k_iᵀ
         if W_O is not None:
-            VK = self.matmul(self.array(W_O), VK)  # (.., d_out, d_head)
-        return self.matmul(VK, self.matmul(self.array(W_Q), Z))  # (.., d_out, N)
+            VK = self.matmul(self.weight(W_O), VK)  # (.., d_out, d_head)
+        return self.matmul(VK, self.matmul(self.weight(W_Q), Z))  # (.., d_out, N)
 
     def exp(self, a: Array) -> Array:
         raise ArithmeticDomainError(f"exp has no meaning in {self.name}: its values are not closed under exp")
@@ -501,6 +524,8 @@ class Float64Bounded(Arithmetic):
         """``w`` (a weight: plain numbers) as an ErrArray, converted once per
         weight array and remembered while the array lives (weights are not
         changed in place: a mutant is a new array)."""
+        if not isinstance(w, np.ndarray):  # a list cannot be weakly referenced: converted every time
+            return self._convert(w)
         hit = self._weights.get(id(w))
         if hit is not None and hit[0]() is w:
             return hit[1]
@@ -611,9 +636,25 @@ class Float64Bounded(Arithmetic):
 # ---------------------------------------------------------------------------
 
 
+_MP_CONTEXTS: dict[int, Any] = {}
+
+
+def _mp_context(dps: int) -> Any:
+    """mpmath's own context at ``dps`` digits, made once per precision (a new
+    context costs more than many products) and shared by the Multiprecision
+    systems of that precision; one whose precision was changed is replaced."""
+    ctx = _MP_CONTEXTS.get(dps)
+    if ctx is None or ctx.dps != dps:
+        ctx = _MP_CONTEXTS[dps] = mpmath.MPContext()
+        ctx.dps = dps
+    return ctx
+
+
 class Multiprecision(Arithmetic):
-    """mpmath floating point at ``dps`` decimal digits (its own context, so
-    nothing global changes).  Its unit roundoff is ``2**-prec``."""
+    """mpmath floating point at ``dps`` decimal digits (mpmath's own context
+    for that precision, shared by the systems of the same ``dps``, so nothing
+    global changes; do not change its precision: make another system).  Its
+    unit roundoff is ``2**-prec``."""
 
     evidence = "multiprecision"
 
@@ -621,8 +662,7 @@ class Multiprecision(Arithmetic):
         if dps < 15:
             raise ValueError(f"multiprecision below double precision makes no sense: dps={dps}")
         self.dps = dps
-        self.ctx = mpmath.MPContext()
-        self.ctx.dps = dps
+        self.ctx = _mp_context(dps)
         self.name = f"mpmath[{dps} digits]"
 
     @property
@@ -631,7 +671,13 @@ class Multiprecision(Arithmetic):
 
     def scalar(self, x: Any) -> Any:
         if isinstance(x, Fraction):
-            return self.ctx.mpf(x.numerator) / x.denominator
+            p, q = x.numerator, x.denominator
+            prec, rnd = self.ctx._prec_rounding
+            if q & (q - 1) == 0:  # dyadic (draws, weights): p rounded once, then an exact scaling, in one step
+                return self.ctx.make_mpf(from_man_exp(p, 1 - q.bit_length(), prec, rnd))
+            if p.bit_length() <= prec:  # p exact at this precision: mpf(p) / q is the quotient rounded once
+                return self.ctx.make_mpf(from_rational(p, q, prec, rnd))
+            return self.ctx.mpf(p) / q
         if isinstance(x, flint.fmpq):
             return self.ctx.mpf(int(x.p)) / int(x.q)
         if isinstance(x, (float, np.floating)) and not math.isfinite(float(x)):
@@ -652,20 +698,18 @@ class Multiprecision(Arithmetic):
             return np.matmul(a, b)
         (m, k), n = a.shape, b.shape[1]
         prod = flint.fmpz_mat(m, k, ia) * flint.fmpz_mat(k, n, ib)
-        mpf, ldexp, e = self.ctx.mpf, self.ctx.ldexp, ea + eb
-        return _object_array((ldexp(mpf(int(v)), e) for v in prod.entries()), (m, n))
+        # c · 2^e rounded once to the working precision: what mpf(c) then an exact ldexp by e gives, in one step
+        make, (prec, rnd), e = self.ctx.make_mpf, self.ctx._prec_rounding, ea + eb
+        return _object_array((make(from_man_exp(int(v), e, prec, rnd)) for v in prod.entries()), (m, n))
 
     def _scaled_integers(self, a: np.ndarray) -> tuple[list[int] | None, int]:
         """Integers c_i and one exponent e with a_i = c_i 2^e exactly (None for a non-finite entry)."""
-        parts = []
-        for v in a.ravel():
-            x = v if isinstance(v, self.ctx.mpf) else self.scalar(v)
-            sign, man, exp, bc = x._mpf_
-            if not man and bc:  # inf or nan
-                return None, 0
-            parts.append((-man if sign else man, exp))
-        e = min((exp for man, exp in parts if man), default=0)
-        return [man << (exp - e) if man else 0 for man, exp in parts], e
+        mpf = self.ctx.mpf
+        raw = [v._mpf_ if type(v) is mpf else self.scalar(v)._mpf_ for v in a.ravel()]  # (sign, man, exp, bc)
+        if any(not man and bc for _, man, _, bc in raw):  # inf or nan
+            return None, 0
+        e = min((exp for _, man, exp, _ in raw if man), default=0)
+        return [(-man if sign else man) << (exp - e) if man else 0 for sign, man, exp, _ in raw], e
 
     def exp(self, a: np.ndarray) -> np.ndarray:
         return _object_array((self.ctx.exp(v) for v in a.ravel()), a.shape)

@@ -100,7 +100,7 @@ def key_bias_exp_unnormalised(ar: Arithmetic, K: Any, Q: Any) -> Any:
 
 def _block_reader(d: int, block: int, blocks: int) -> np.ndarray:
     """(d, d·blocks) selector of coordinate block ``block``: [0 … I … 0]."""
-    R = np.zeros((d, d * blocks), dtype=object) + Fraction(0)
+    R = np.full((d, d * blocks), Fraction(0), dtype=object)
     R[:, block * d:(block + 1) * d] = np.eye(d, dtype=int)
     return R
 
@@ -190,7 +190,7 @@ def feedforward_layer(W: Any, b: Any, enforce: bool = True) -> MLP:
     W = np.asarray(W, dtype=object)
     d = W.shape[0]
     I = np.eye(d, dtype=int).astype(object)
-    Zero = np.zeros((d,), dtype=object) + Fraction(0)
+    Zero = np.full((d,), Fraction(0), dtype=object)
     W_in = np.concatenate([W, I, -I], axis=0)  # (3d, d): [W; I; −I]
     b_in = np.concatenate([np.asarray(b, dtype=object), Zero, Zero])  # (3d,)
     W_out = np.concatenate([I, -I, I], axis=1)  # (d, 3d): cancels the skip, ReLU(y) − ReLU(−y) = y

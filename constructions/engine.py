@@ -19,6 +19,7 @@ float64 run, an exact rational run and a prime-field run are the *same* code.
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any, Callable, Literal, Sequence, Union
@@ -53,6 +54,9 @@ def _finite_scalar(x: Any) -> bool:
         return True
 
 
+_ALWAYS_FINITE = frozenset({int, bool, Fraction})  # the types of exact weights: finite by construction
+
+
 def check_finite(name: str, w: Any) -> None:
     """Refuse a weight or parameter (η, β, α, λ, a bias, a read-out) with a NaN
     or infinite entry, naming it: no number system computes with those."""
@@ -61,6 +65,8 @@ def check_finite(name: str, w: Any) -> None:
     a = w if isinstance(w, np.ndarray) else np.asarray(w, dtype=object)
     if a.dtype.kind in "fc":
         ok = bool(np.isfinite(a).all())
+    elif a.dtype.kind in "iub" or set(map(type, a.flat)) <= _ALWAYS_FINITE:  # exact weights: no per-entry test
+        ok = True
     else:
         ok = all(_finite_scalar(x) for x in a.flat)
     if not ok:
@@ -208,8 +214,8 @@ def attention_pattern(ar: Arithmetic, layer: Attention, head: Head, Z: Any) -> A
     N = Z.shape[-1]
     mask = attention_mask(layer.key_mask, N, layer.causal)
     score = head_score(layer, head)
-    Q = ar.matmul(ar.array(head.W_Q), Z)  # (.., d_head, N)
-    K = ar.matmul(ar.array(head.W_K), Z)  # (.., d_head, N)
+    Q = ar.matmul(ar.weight(head.W_Q), Z)  # (.., d_head, N)
+    K = ar.matmul(ar.weight(head.W_K), Z)  # (.., d_head, N)
     if callable(score):
         S = score(ar, K, Q)  # (.., N, N)
     else:
@@ -237,12 +243,30 @@ def head_score(layer: Attention, head: Head) -> Any:
     return layer.score if head.score is None else head.score
 
 
+_MASKS: dict[tuple[int, int, bool], tuple[Any, np.ndarray]] = {}  # id(key_mask), N, causal -> (weak ref, mask)
+
+
 def attention_mask(key_mask: np.ndarray, N: int, causal: bool) -> np.ndarray:
-    """mask[i, j] = key_mask[i] · [i <= j if causal]: may key i serve query j."""
+    """mask[i, j] = key_mask[i] · [i <= j if causal]: may key i serve query j.
+
+    A new array each call; made once per key-mask array, N and causality
+    (every layer of every forward pass asks for it; key masks, like weights,
+    are never changed in place: a mutant's is a new array)."""
+    if not isinstance(key_mask, np.ndarray):
+        return _attention_mask(key_mask, N, causal)
+    key = (id(key_mask), N, causal)
+    hit = _MASKS.get(key)
+    if hit is None or hit[0]() is not key_mask:
+        hit = (weakref.ref(key_mask, lambda _: _MASKS.pop(key, None)), _attention_mask(key_mask, N, causal))
+        _MASKS[key] = hit
+    return hit[1].copy()
+
+
+def _attention_mask(key_mask: Any, N: int, causal: bool) -> np.ndarray:
     km = np.asarray(key_mask)
     if km.shape != (N,):
         raise PromptError(f"key_mask has shape {km.shape}, but the prompt has {N} tokens")
-    if not np.isin(km, (0, 1)).all():
+    if not ((km == 0) | (km == 1)).all():  # (not np.isin: this runs once per layer and forward)
         raise PromptError("key_mask entries must be 0 or 1")
     mask = np.repeat(km.astype(int)[:, None], N, axis=1)  # (N_keys, N_queries)
     if causal:
@@ -317,10 +341,10 @@ def apply_attention(ar: Arithmetic, layer: Attention, Z: Any) -> Any:
             h = linear_head_associated(ar, layer, head, Z)
         else:
             A = attention_pattern(ar, layer, head, Z)  # (.., N, N)
-            V = ar.matmul(ar.array(head.W_V), Z)  # (.., d_value, N)
+            V = ar.matmul(ar.weight(head.W_V), Z)  # (.., d_value, N)
             h = ar.matmul(V, A)  # (.., d_value, N): Σ_i v_i A[i, j]
             if head.W_O is not None:
-                h = ar.matmul(ar.array(head.W_O), h)  # (.., d_out, N)
+                h = ar.matmul(ar.weight(head.W_O), h)  # (.., d_out, N)
         out = h if out is None else out + h
     if layer.scale is not None:
         out = out * ar.const(layer.scale)
@@ -335,14 +359,14 @@ def apply_mlp(ar: Arithmetic, layer: MLP, Z: Any) -> Any:
     d_model = Z.shape[-2]
     _check_matrix("W_in", layer.W_in, cols=d_model)
     _check_matrix("W_out", layer.W_out, rows=d_model, cols=layer.W_in.shape[0])
-    H = ar.matmul(ar.array(layer.W_in), Z)  # (.., hidden, N)
+    H = ar.matmul(ar.weight(layer.W_in), Z)  # (.., hidden, N)
     if layer.b_in is not None:
         H = H + ar.array(np.asarray(layer.b_in).reshape(-1, 1))
     if layer.activation == "relu":
         H = ar.relu(H)
     elif layer.activation != "identity":
         raise PromptError(f"unknown MLP activation {layer.activation!r}")
-    out = ar.matmul(ar.array(layer.W_out), H)  # (.., d_model, N)
+    out = ar.matmul(ar.weight(layer.W_out), H)  # (.., d_model, N)
     if layer.b_out is not None:
         out = out + ar.array(np.asarray(layer.b_out).reshape(-1, 1))
     return Z + out

@@ -84,7 +84,7 @@ def coordinates(d: int) -> tuple[str, ...]:
 
 
 def _zeros(r: int, c: int) -> np.ndarray:
-    return np.zeros((r, c), dtype=object) + Fraction(0)
+    return np.full((r, c), Fraction(0), dtype=object)
 
 
 def _check_activation(activation: Activation) -> None:
@@ -150,7 +150,13 @@ def functional_gd_transformer(d: int, n: int, etas: Sequence[Any], activation: A
     """L = len(etas) layers, step η_ℓ in layer ℓ; prediction -[Z_L]_{d+1,n+1}."""
     if len(etas) < 1:
         raise PromptError("need at least one layer (one step size)")
-    layers = tuple(fgd_layer(d, n, eta, activation) for eta in etas)
+    # One layer per distinct step object: a run of L equal steps shares one layer (weights are never changed in
+    # place, and the engine converts a weight once per number system, not once per layer).
+    built: dict[int, Attention] = {}
+    for eta in etas:
+        if id(eta) not in built:
+            built[id(eta)] = fgd_layer(d, n, eta, activation)
+    layers = tuple(built[id(eta)] for eta in etas)
     name = activation if isinstance(activation, str) else getattr(activation, "__name__", "kernel")
     return Transformer(layers, coordinates(d), _readout(d, n), name=f"functional GD ({name} attention)")
 

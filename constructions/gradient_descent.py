@@ -28,11 +28,13 @@ from transformer_proofs.constructions.engine import Attention, Head, PromptError
 
 
 def _zeros(r: int, c: int) -> np.ndarray:
-    return np.zeros((r, c), dtype=object) + Fraction(0)
+    return np.full((r, c), Fraction(0), dtype=object)
 
 
 def _eye(n: int) -> np.ndarray:
-    return np.eye(n, dtype=int).astype(object) + Fraction(0)
+    out = np.full((n, n), Fraction(0), dtype=object)
+    np.fill_diagonal(out, Fraction(1))
+    return out
 
 
 def _block(blocks: list[list[np.ndarray]]) -> np.ndarray:
@@ -157,7 +159,7 @@ def relu_ridge_layer(d: int, n: int, eta: Any, lam: Any, offset: Any) -> Attenti
     ix, iy, iw, one, it = list(range(d)), d, list(range(d + 1, 2 * d + 1)), 2 * d + 1, 2 * d + 2
 
     def row(entries: dict[int, Any]) -> np.ndarray:
-        r = np.zeros(D, dtype=object) + Fraction(0)
+        r = np.full(D, Fraction(0), dtype=object)
         for k, v in entries.items():
             r[k] = v
         return r

@@ -44,7 +44,7 @@ def _slots(d: int) -> dict[str, Any]:
 
 
 def _zeros(r: int, c: int) -> np.ndarray:
-    return np.zeros((r, c), dtype=object) + Fraction(0)
+    return np.full((r, c), Fraction(0), dtype=object)
 
 
 def gradient_step_layer(d: int, n: int, eta: Any, offset: Any) -> Attention:

@@ -175,7 +175,7 @@ def ridge_tokens(d: int, n: int, X: np.ndarray, y: np.ndarray, x_q: np.ndarray) 
     X, y, x_q = (np.asarray(a, dtype=object) for a in (X, y, x_q))
     if X.shape != (n, d) or y.shape != (n,) or x_q.shape != (d,):
         raise PromptError(f"shapes: X {X.shape}, y {y.shape}, x_q {x_q.shape} do not fit d = {d}, n = {n}")
-    Z = np.zeros((L.D, L.N), dtype=object) + Fraction(0)
+    Z = np.full((L.D, L.N), Fraction(0), dtype=object)
     for j in range(L.N):
         Z[L.row("pos", j), j] = 1
         Z[L.row("one"), j] = 1

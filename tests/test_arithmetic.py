@@ -254,3 +254,44 @@ def test_flint_systems_build_matrices_from_flat_lists() -> None:
         assert (M.nrows(), M.ncols()) == (2, 3) and M[0, 0] == half and M[1, 0] == 2 and M[1, 2] == other
         assert ar.exact_matrices and isinstance(half, ar.scalar_type)
     assert not Ball(64).exact_matrices
+
+
+@pytest.mark.parametrize("ar", [Float64(), Float64Bounded(), Multiprecision(30), Rational(), PrimeField(), Ball(64)],
+                         ids=lambda a: a.name)
+def test_a_weight_is_converted_once_read_only_and_equal_to_its_array(ar: object) -> None:
+    w = np.array([[Fraction(1, 2), 3], [0, Fraction(-5, 8)]], dtype=object)
+    first = ar.weight(w)
+    assert ar.weight(w) is first  # the second use is the first conversion
+    fresh = ar.array(w)
+    if isinstance(first, ErrArray):
+        assert np.array_equal(first.val, fresh.val) and np.array_equal(first.err, fresh.err)
+    else:
+        assert all(x == y for x, y in zip(np.ravel(first), np.ravel(fresh)))  # exact dyadics: equal in every system
+    with pytest.raises(ValueError, match="read-only"):
+        (first.val if isinstance(first, ErrArray) else first)[0, 0] = 0
+    w2 = w.copy()
+    w2[0, 0] = Fraction(1, 4)  # a mutant is a new array: its own conversion
+    assert ar.weight(w2) is not first
+    assert ar.weight([[1, 2]]) is not ar.weight([[1, 2]])  # a list is not remembered (no weak reference)
+
+
+def test_a_weight_cache_never_freezes_the_callers_array() -> None:
+    w = np.eye(2)  # float64 already: Float64 converts it to itself
+    Float64().weight(w)
+    w[0, 0] = 2.0  # still the caller's to change
+
+
+@given(st.integers(-(2**300), 2**300), st.one_of(st.integers(0, 200).map(lambda k: 2**k), st.integers(1, 2**200)),
+       st.sampled_from([15, 30, 60, 120]))
+def test_multiprecision_converts_a_fraction_as_numerator_over_denominator(p: int, q: int, dps: int) -> None:
+    """The fast paths (dyadic; numerator exact at the precision) give the very bits of mpf(p) / q."""
+    M = Multiprecision(dps)
+    assert M.scalar(Fraction(p, q))._mpf_ == (M.ctx.mpf(Fraction(p, q).numerator) / Fraction(p, q).denominator)._mpf_
+
+
+def test_multiprecision_contexts_are_shared_per_precision_and_replaced_when_changed() -> None:
+    a, b = Multiprecision(40), Multiprecision(40)
+    assert a.ctx is b.ctx and Multiprecision(41).ctx is not a.ctx
+    a.ctx.dps = 20  # someone changed it: the next system of 40 digits gets a fresh context at 40
+    c = Multiprecision(40)
+    assert c.ctx is not a.ctx and c.ctx.dps == 40

@@ -235,3 +235,16 @@ def test_check_finite_names_the_weight_and_passes_exact_and_symbolic_values() ->
     check_finite("W", np.eye(2))
     with pytest.raises(PromptError, match="^W_V has a non-finite entry"):
         Head(np.eye(1), np.eye(1), np.array([[float("nan")]]))
+
+
+def test_attention_mask_is_made_once_per_key_mask_and_returned_fresh() -> None:
+    km = np.array([1, 1, 0])
+    first = attention_mask(km, 3, causal=True)
+    again = attention_mask(km, 3, causal=True)
+    assert again is not first and np.array_equal(again, first)
+    again[0, 0] = 5  # the caller's own copy
+    assert attention_mask(km, 3, causal=True)[0, 0] == 1
+    assert np.array_equal(attention_mask(km, 3, causal=False), [[1, 1, 1], [1, 1, 1], [0, 0, 0]])
+    assert np.array_equal(attention_mask([1, 0, 1], 3, causal=False)[1], [0, 0, 0])  # a list: not remembered
+    with pytest.raises(PromptError, match="0 or 1"):
+        attention_mask(np.array([1, 2, 0]), 3, causal=False)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from transformer_proofs.constructions.arithmetic import arb_precision
 from transformer_proofs.verify.algorithms import induction_training as it
+from transformer_proofs.verify.algorithms.induction import task_law
 from transformer_proofs.verify.claims.induction import training as tr
 
 
@@ -140,3 +141,16 @@ def test_ball_and_float64_trajectories_agree(case):
         if p is not None:
             assert it.edge_steps(f.A1, i, p) == it.edge_steps(b.A1, i, p)
     assert it.width(b.A1[-1]) < 1e-30
+
+
+def test_task_target_law_is_task_law_read_by_target() -> None:
+    """Two enumerations of the authors' task (flint.fmpq products inside, Fractions out) agree exactly."""
+    pis = [np.array([[F(1, 3), F(2, 3)], [F(3, 4), F(1, 4)]], dtype=object),
+           np.array([[F(1, 2), F(1, 2)], [F(1, 5), F(4, 5)]], dtype=object)]
+    parents = [None, 0, 0]
+    law = dict(task_law(parents, 2, pis))
+    target = it.task_target_law(parents, 2, pis)
+    assert sum(law.values()) == 1 and all(type(v) is F for v in law.values())
+    for m, s in enumerate(target.seqs.tolist()):
+        for b in range(2):
+            assert target.W[m, b] == law[tuple(s) + (b,)] and type(target.W[m, b]) is F

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from transformer_proofs.constructions.arithmetic import ArithmeticDomainError, PrimeField, Symbolic
 from transformer_proofs.verify.claims.gd import claims as gd
+from transformer_proofs.verify.draws import DyadicDraw
 from transformer_proofs.verify.runner import known_modes, mode_selected, run_all
 
 from transformer_proofs import (
@@ -128,3 +129,19 @@ def test_reported_error_and_tolerance_are_one_entrys_pair_of_worst_ratio(mode: s
     worst = max(seen, key=lambda v: v.ratio)
     assert (res.max_error, res.tolerance) == (worst.error, worst.tolerance)
     assert res.max_error <= res.tolerance
+
+
+def test_a_model_is_built_once_per_instance_and_mutant() -> None:
+    """The checkers evaluate one instance in several number systems: its model is built once."""
+    spec = replace(gd.ONE_LAYER_SPEC)
+    calls: list[object] = []
+    build = spec.build
+    spec.build = lambda inst: calls.append(inst) or build(inst)
+    rng = np.random.default_rng(0)
+    a, b = (spec.draw(DyadicDraw(rng), spec.sizes_for("rational")[0]) for _ in range(2))
+    m = spec.built(a)
+    assert spec.built(a) is m and len(calls) == 1
+    mutant = spec.mutants[0]
+    assert spec.built(a, mutant) is not m and spec.built(a, mutant) is spec.built(a, mutant) and len(calls) == 2
+    assert spec.built(b) is not m and len(calls) == 3
+    assert spec.evaluate(Rational(), b)[0] is not None and len(calls) == 3  # evaluate uses the built model

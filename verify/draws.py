@@ -9,6 +9,7 @@ generator, for choices that are not numbers (a graph, a permutation).
 
 from __future__ import annotations
 
+import functools
 from fractions import Fraction
 from typing import Any
 
@@ -45,6 +46,12 @@ class Draw:
         return int(self.rng.integers(lo, hi + 1))
 
 
+@functools.lru_cache(maxsize=4096)
+def _multiple(k: int, bits: int) -> Fraction:
+    """k / 2^bits, one Fraction per value (Fractions are immutable: draws share them)."""
+    return Fraction(k, 2**bits)
+
+
 class DyadicDraw(Draw):
     """Gaussian entries rounded to multiples of 2^-bits: exact doubles and
     exact rationals at once."""
@@ -56,12 +63,13 @@ class DyadicDraw(Draw):
         self.bits = bits
 
     def _dyadic(self, x: float) -> Fraction:
-        return Fraction(int(round(x * 2**self.bits)), 2**self.bits)
+        return _multiple(int(round(x * 2**self.bits)), self.bits)
 
     def real(self, shape: tuple[int, ...] | int = (), scale: float = 1.0) -> Any:
         shape = (shape,) if isinstance(shape, int) else tuple(shape)
         vals = self.rng.standard_normal(shape or (1,)) * scale
-        out = _object_array((self._dyadic(v) for v in vals.ravel()), shape or (1,))
+        ks = np.rint(vals * 2**self.bits).ravel().tolist()  # round half to even, as round() does
+        out = _object_array((_multiple(int(k), self.bits) for k in ks), shape or (1,))
         return out if shape else out[0]
 
     def step(self, hi: float = 1.0) -> Fraction:

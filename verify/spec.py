@@ -319,11 +319,25 @@ class ClaimSpec(Generic[I]):
         state = forward(ar, model, self.prompt(ar, inst))
         return state if self.readout is None else self.readout(ar, model, state, inst)
 
-    def evaluate(self, ar: Any, inst: I, mutant: Mutant | None = None) -> tuple[Any, Any]:
-        """(model side, reference side) of one instance in ``ar``."""
+    def built(self, inst: I, mutant: Mutant | None = None) -> Any:
+        """The model of ``inst`` (with ``mutant`` applied), built once for a run
+        of evaluations of the same instance: the checkers evaluate one instance
+        in several number systems (float64 and mpmath at three precisions,
+        balls at rising precision), and a model is a pure function of its
+        instance.  Only the last instance is remembered (held, so never
+        confused with a new one)."""
+        last = self.__dict__.get("_last_built")
+        if last is not None and last[0] is inst and last[1] is mutant:
+            return last[2]
         model = self.build(inst)
         if mutant is not None:
             model = mutant.apply(model, inst)
+        self.__dict__["_last_built"] = (inst, mutant, model)
+        return model
+
+    def evaluate(self, ar: Any, inst: I, mutant: Mutant | None = None) -> tuple[Any, Any]:
+        """(model side, reference side) of one instance in ``ar``."""
+        model = self.built(inst, mutant)
         with ar.working_precision():
             return self.model_side(ar, model, inst), self.reference(ar, inst)
 

@@ -68,15 +68,17 @@ def task_target_law(parents: Sequence[int | None], S: int, pis: Sequence[Any], r
     ``query_in_chain``: the query is the last chain token instead (a mutant)."""
     parents = list(parents)
     n = len(parents)
-    rows = [rational_matrix(pi, S) for pi in pis]
-    mus = [stationary_law(r) if root == "stationary" else [Fraction(1, S)] * S for r in rows]
+    fracs = [rational_matrix(pi, S) for pi in pis]
+    mus = [[_fmpq(v) for v in (stationary_law(r) if root == "stationary" else [Fraction(1, S)] * S)] for r in fracs]
+    rows = [[[_fmpq(v) for v in row] for row in r] for r in fracs]  # the products in flint.fmpq: exact, and fast
     L = n if query_in_chain else n + 1
     seqs = list(itertools.product(range(S), repeat=L))
     W = np.empty((len(seqs), S), dtype=object)
     W[:, :] = Fraction(0)
     for m, s in enumerate(seqs):
+        acc = [flint.fmpq(0)] * S
         for r, mu in zip(rows, mus):
-            p = Fraction(1, len(rows))
+            p = flint.fmpq(1, len(rows))
             for j in range(n):
                 p *= mu[s[j]] if parents[j] is None else r[s[parents[j]]][s[j]]
                 if not p:
@@ -84,10 +86,16 @@ def task_target_law(parents: Sequence[int | None], S: int, pis: Sequence[Any], r
             if not query_in_chain:
                 p /= S
             if p:
-                for b in range(S):
-                    W[m, b] += p * r[s[L - 1]][b]
+                acc = [a + p * r[s[L - 1]][b] for b, a in enumerate(acc)]
+        for b, a in enumerate(acc):
+            if a:
+                W[m, b] = Fraction(int(a.p), int(a.q))
     full = tuple(parents) if query_in_chain else tuple(parents) + (None,)
     return TargetLaw(S, np.array(seqs, dtype=int), W, full, f"S={S}, parents={parents}, {len(pis)} π's, roots {root}")
+
+
+def _fmpq(x: Fraction) -> flint.fmpq:
+    return flint.fmpq(x.numerator, x.denominator)
 
 
 def from_finite_law(law: FiniteLaw, parents: Sequence[int | None]) -> TargetLaw:

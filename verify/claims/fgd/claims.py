@@ -15,7 +15,7 @@ rational ones (linear, ReLU) exact evidence too.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any, Callable, Sequence
 
@@ -480,6 +480,9 @@ class GPTasks:
     f: np.ndarray
     y: np.ndarray
     covariance: np.ndarray  # (T, N, N), the (clipped) covariance actually sampled
+    # each activation's errors at its best depth, computed once per task set (the model's side and the
+    # reference's competitors both ask for the matched activation's)
+    best: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -531,8 +534,11 @@ def best_depth(errs: dict[int, np.ndarray]) -> int:
 
 
 def at_best_depth(act: str, tasks: GPTasks) -> np.ndarray:
-    errs = errors_by_depth(act, tasks)
-    return errs[best_depth(errs)]
+    if act not in tasks.best:
+        errs = errors_by_depth(act, tasks)
+        tasks.best[act] = errs[best_depth(errs)]
+        tasks.best[act].flags.writeable = False  # shared by every caller
+    return tasks.best[act]
 
 
 def bayes_errors(tasks: GPTasks) -> np.ndarray:

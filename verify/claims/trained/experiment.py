@@ -16,7 +16,7 @@ from fractions import Fraction
 import mpmath
 import numpy as np
 from transformer_proofs.verify.claims.trained.training import STEPS, Checkpoint, lsa_transformer, train
-from transformer_proofs.verify.conform import conform, measure
+from transformer_proofs.verify.conform import ConformReport, conform, measure
 
 D, N = 3, 5  # x in R^3, 5 context examples
 SEEDS = 3  # training seeds at effort 1
@@ -56,7 +56,24 @@ class SeedResult:
     largest_residual_term: str
 
 
-def seed_result(seed: int, eta_ref: Fraction, steps: int = STEPS) -> SeedResult:
+@dataclass(frozen=True)
+class Measured:
+    """What a checkpoint gives whatever the reference step: the exact fit and,
+    on the seed's prompts, the model's predictions and sensitivities."""
+
+    checkpoint: Checkpoint
+    report: ConformReport
+    X: np.ndarray  # (m, n, d)
+    y: np.ndarray  # (m, n)
+    xq: np.ndarray  # (m, d)
+    prediction: np.ndarray  # (m,)
+    gradient: np.ndarray  # (m, d): ∂ŷ/∂x_q
+
+
+@functools.lru_cache(maxsize=32)
+def measured(seed: int, steps: int = STEPS) -> Measured:
+    """Measured once per checkpoint: the check and its falsifiers compare the
+    same checkpoints with different reference steps."""
     ck = checkpoint(seed, steps)
     model = lsa_transformer(ck)
     rep = conform(model, "gd.one_layer", seed=seed, prompts=8)  # the exact fit; its own prompts are not used here
@@ -64,10 +81,18 @@ def seed_result(seed: int, eta_ref: Fraction, steps: int = STEPS) -> SeedResult:
     X, y, xq = measure.draw_prompts(rng, D, N, PROMPTS)
     Z = measure.regression_batch(X, y, xq)
     pred = measure.layer_predictions(model, Z)[-1]
+    g = measure.model_gradient(model, Z, D)
+    for a in (X, y, xq, pred, g):
+        a.flags.writeable = False  # shared by every caller of the cache
+    return Measured(ck, rep, X, y, xq, pred, g)
+
+
+def seed_result(seed: int, eta_ref: Fraction, steps: int = STEPS) -> SeedResult:
+    m = measured(seed, steps)
+    ck, rep, X, y, xq, pred, g = m.checkpoint, m.report, m.X, m.y, m.xq, m.prediction, m.gradient
     w1 = measure.gd_iterates(X, y, [np.eye(D) * float(eta_ref)])[-1]
     alg = np.einsum("md,md->m", w1, xq)
     rel = float(np.sqrt(np.sum((pred - alg) ** 2) / np.sum(alg**2)))
-    g = measure.model_gradient(model, Z, D)
     cos = float(np.mean(np.sum(g * w1, 1) / (np.linalg.norm(g, axis=1) * np.linalg.norm(w1, axis=1))))
     dec = rep.prediction
     term = f"{dec.residual_terms[0][0]} ({dec.residual_terms[0][1]})" if dec.residual_terms else "none"
