@@ -251,7 +251,7 @@ register(Claim(
     trust=("exact: rational arithmetic on dyadic draws and GF(2^61 − 1) at uniform points with the Schwartz–Zippel "
            "probability stated (degree declared per kernel and cross-checked against the symbolic check's measured "
            "degree)",
-           "symbolic: sympy rational functions at d = 1, n = 2, L = 2 (linear and ReLU on the open sign cell of the "
+           "symbolic: flint polynomials and rational functions at d = 1, n = 2, L = 2 (linear and ReLU on the open sign cell of the "
            "sample point, drawn kernel values for every other kernel)",
            "all sizes: the block lemma read from our layers at three sizes, then induction over layers",
            "exp, softmax and the user kernel in the engine: float64 with running error bounds and mpmath at 30/60/120 "
@@ -306,7 +306,7 @@ def _closed_claim() -> Claim:
         correction=CLOSED_CORRECTION,
         trust=("exact: rationals and GF(2^61 − 1) (Schwartz–Zippel probability stated; draws conditioned on an "
                "invertible K, which changes that probability by a factor at most 1/(1 − n/p))",
-               "symbolic: sympy rational functions at d = 1, n = 2, L = 2, drawn kernel values",
+               "symbolic: flint polynomials and rational functions at d = 1, n = 2, L = 2, drawn kernel values",
                "certified: arb balls with the real exp, softmax and user kernels",
                "the statement is ours; it was not read in the paper"),
         notes=("The transformer's prediction (its own read-out) is compared with the closed form (a linear solve, no "

@@ -134,7 +134,7 @@ MULTI_LAYER_SPEC: ClaimSpec[VonOswaldInstance] = ClaimSpec(
     sizes={"float64": [{"d": 1, "n": 1, "L": 1}, {"d": 3, "n": 5, "L": 3}, {"d": 5, "n": 12, "L": 6}],
            "rational": [{"d": 1, "n": 2, "L": 2}, {"d": 4, "n": 8, "L": 4}, {"d": 8, "n": 24, "L": 6}],
            "prime-field": [{"d": 4, "n": 8, "L": 4}, {"d": 16, "n": 64, "L": 10}],
-           "symbolic": [{"d": 2, "n": 2, "L": 2}]},
+           "symbolic": [{"d": 2, "n": 2, "L": 2}, {"d": 3, "n": 5, "L": 3}]},
     degree=_degree_gd, batch=VON_OSWALD_BATCH,
     mutants=VON_OSWALD_MUTANTS + (Mutant("one layer fewer", "L - 1 layers for L steps",
                                          lambda m, i: mutants.drop_last_layer(m)),))
@@ -170,7 +170,7 @@ register(Claim(
     provenance=VON_OSWALD_PROVENANCE,
     trust=("exact: rationals and GF(2^61−1) (Schwartz–Zippel probability stated; degree declared and cross-checked "
            "against the symbolic check's measured degree)",
-           "symbolic: sympy rational functions, for the sizes shown",
+           "symbolic: flint polynomials and rational functions, for the sizes shown",
            "block lemma: our non-commutative normaliser, on the block form read from the construction at three "
            "sizes (read, not proved for every size)",
            "float64 tolerances: our running error bound (Float64Bounded), not a verified enclosure",

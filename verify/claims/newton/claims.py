@@ -138,7 +138,7 @@ register(Claim(
     trust=("exact: rationals on drawn dyadic instances at three sizes; GF(2^61 − 1) at uniform points, Schwartz–Zippel "
            "with declared degree 5 (measured by the symbolic check), P(false pass) < 2^-64 — after each ReLU pair is "
            "replaced by the linear head it equals on the reals",
-           "symbolic: sympy rational functions at d = n = 2, on the ReLU sign cell of each drawn point",
+           "symbolic: flint polynomials and rational functions at d = n = 2, on the ReLU sign cell of each drawn point",
            "block lemma: every d, n, proved by the block normaliser on the printed block form with V_2 = −J "
            "(stated, not read from the construction)",
            "assumed: T symmetric (the paper's T^(ℓ) are polynomials in S)",
