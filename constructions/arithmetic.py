@@ -516,9 +516,7 @@ class Float64Bounded(Arithmetic):
     def array(self, x: Any) -> ErrArray:
         if isinstance(x, ErrArray):
             return x
-        if type(x) is np.ndarray and x.dtype == object and x.ndim == 2:
-            return self.weight(x)
-        return self._convert(x)
+        return self._convert(x)  # not remembered: a prompt may be refilled in place (weights go through weight())
 
     def weight(self, w: np.ndarray) -> ErrArray:
         """``w`` (a weight: plain numbers) as an ErrArray, converted once per

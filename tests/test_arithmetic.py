@@ -240,9 +240,19 @@ def test_no_error_is_known_without_reading_and_survives_views() -> None:
 def test_a_weight_is_converted_once() -> None:
     E = Float64Bounded()
     w = np.array([[Fraction(1, 2), Fraction(1, 3)]], dtype=object)
-    first = E.array(w)
-    assert E.array(w) is first and not first.val.flags.writeable
+    first = E.weight(w)
+    assert E.weight(w) is first and not first.val.flags.writeable
     assert first.err[0, 0] == 0 and first.err[0, 1] > 0  # 1/3 rounded: half an ulp
+
+
+def test_an_array_is_not_remembered() -> None:
+    """A prompt may be refilled in place between two forward passes: ``array``
+    converts it afresh every time (only ``weight`` remembers)."""
+    E = Float64Bounded()
+    Z = np.array([[Fraction(1, 2), Fraction(1, 3)]], dtype=object)
+    first = E.array(Z)
+    Z[0, 0] = Fraction(3, 4)
+    assert E.array(Z).val[0, 0] == 0.75 and first.val[0, 0] == 0.5
 
 
 def test_flint_systems_build_matrices_from_flat_lists() -> None:
