@@ -57,6 +57,23 @@ def _finite_scalar(x: Any) -> bool:
 _ALWAYS_FINITE = frozenset({int, bool, Fraction})  # the types of exact weights: finite by construction
 
 
+def frozen_weight(w: Any) -> Any:
+    """``w`` as the model keeps it: a read-only array of its own.  A model is a
+    snapshot of its weights when it is built: a caller who later changes the
+    array it passed (a training loop updating W in place) changes neither the
+    model nor a conversion the number systems remember for that weight."""
+    if not isinstance(w, np.ndarray) or (not w.flags.writeable and w.base is None):
+        return w
+    own = w.copy()
+    own.flags.writeable = False
+    return own
+
+
+def _freeze_fields(obj: Any, names: tuple[str, ...]) -> None:
+    for name in names:
+        object.__setattr__(obj, name, frozen_weight(getattr(obj, name)))
+
+
 def check_finite(name: str, w: Any) -> None:
     """Refuse a weight or parameter (η, β, α, λ, a bias, a read-out) with a NaN
     or infinite entry, naming it: no number system computes with those."""
@@ -99,6 +116,7 @@ class Head:
     score: Any = None
 
     def __post_init__(self) -> None:
+        _freeze_fields(self, ("W_Q", "W_K", "W_V", "W_O"))
         for name in ("W_Q", "W_K", "W_V", "W_O"):
             check_finite(name, getattr(self, name))
 
@@ -135,6 +153,7 @@ class Attention:
     empty_query: Literal["error", "zero"] = "error"
 
     def __post_init__(self) -> None:
+        _freeze_fields(self, ("key_mask",))
         check_finite("the attention scale", self.scale)
 
     def out_dim(self, d_model: int) -> int:
@@ -154,6 +173,7 @@ class MLP:
     activation: Literal["relu", "identity"] = "relu"
 
     def __post_init__(self) -> None:
+        _freeze_fields(self, ("W_in", "W_out", "b_in", "b_out"))
         for name in ("W_in", "W_out", "b_in", "b_out"):
             check_finite(f"MLP {name}", getattr(self, name))
 
@@ -172,6 +192,7 @@ class Readout:
     column: int
 
     def __post_init__(self) -> None:
+        _freeze_fields(self, ("vector",))
         check_finite("the read-out vector", self.vector)
 
 

@@ -7,7 +7,13 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from transformer_proofs.constructions.arithmetic import ArithmeticDomainError, Float64, PrimeField, Rational
+from transformer_proofs.constructions.arithmetic import (
+    ArithmeticDomainError,
+    Float64,
+    Float64Bounded,
+    PrimeField,
+    Rational,
+)
 from transformer_proofs.constructions.engine import (
     MLP,
     Attention,
@@ -248,3 +254,27 @@ def test_attention_mask_is_made_once_per_key_mask_and_returned_fresh() -> None:
     assert np.array_equal(attention_mask([1, 0, 1], 3, causal=False)[1], [0, 0, 0])  # a list: not remembered
     with pytest.raises(PromptError, match="0 or 1"):
         attention_mask(np.array([1, 2, 0]), 3, causal=False)
+
+
+@pytest.mark.parametrize("ar", [Float64(), Float64Bounded(), Rational(), PrimeField()], ids=lambda a: a.name)
+def test_a_model_is_a_snapshot_of_the_weights_it_was_built_from(ar) -> None:
+    """A training loop that updates its arrays in place after building a model
+    changes neither the model nor what the number systems remember of its
+    weights (they are cached per weight array)."""
+    W = np.array([[1, 0], [0, 1]], dtype=object)
+    mask = np.array([1, 1, 0])
+    model = Transformer(layers=(Attention(heads=(Head(W, W, W),), score="linear", key_mask=mask, scale=Fraction(1, 2)),),
+                        coordinates=("a", "b"))
+    Z = np.array([[1, 2, 3], [4, 5, 6]], dtype=object)
+    before = [Fraction(float(x)) if ar.name.startswith("float") else x for x in np.ravel(_values(ar, forward(ar, model, Z)))]
+    W[0, 0] = 7
+    mask[2] = 1
+    after = [Fraction(float(x)) if ar.name.startswith("float") else x for x in np.ravel(_values(ar, forward(ar, model, Z)))]
+    assert before == after
+    assert not model.layers[0].heads[0].W_Q.flags.writeable
+    with pytest.raises(ValueError, match="read-only"):
+        model.layers[0].heads[0].W_Q[0, 0] = 0
+
+
+def _values(ar, Z):
+    return Z.val if hasattr(Z, "val") else Z
