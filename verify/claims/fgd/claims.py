@@ -506,14 +506,21 @@ def batch_kernel(kind: str, P: np.ndarray, n: int) -> np.ndarray:
 def draw_gp_tasks(draw: Any, sizes: Sizes) -> GPTasks:
     """x uniform on the unit sphere of R^d, f ~ GP(0, K_gp) at the n+1 points
     (K_gp's negative eigenvalues clipped to 0 where it is not positive
-    semidefinite: ReLU), y_i = f(x_i) + N(0, σ²)."""
+    semidefinite: ReLU), y_i = f(x_i) + N(0, σ²).
+
+    f = C^{1/2} z with C^{1/2} = V diag(√w) Vᵀ, the symmetric square root:
+    unique, so the draw does not depend on which eigenvectors LAPACK returns
+    (their signs, and their rotation inside a nearly repeated eigenvalue's
+    space, differ between CPUs' BLAS kernels); V diag(√w) z would be another
+    sample of the same law on another CPU."""
     rng, d, n, T, gp = draw.rng, sizes["d"], sizes["n"], sizes["T"], sizes["gp"]
     g = rng.standard_normal((T, n + 1, d))
     P = g / np.linalg.norm(g, axis=2, keepdims=True)  # (T, N, d)
     w, V = np.linalg.eigh(batch_kernel(gp, P, n))
     w = np.maximum(w, 0.0)
     C = np.einsum("tij,tj,tkj->tik", V, w, V)
-    f = np.einsum("tij,tj->ti", V * np.sqrt(w)[:, None, :], rng.standard_normal((T, n + 1)))  # (T, N)
+    root = np.einsum("tij,tj,tkj->tik", V, np.sqrt(w), V)  # C^{1/2}, symmetric
+    f = np.einsum("tij,tj->ti", root, rng.standard_normal((T, n + 1)))  # (T, N)
     y = f[:, :n] + np.sqrt(MATCH["noise"]) * rng.standard_normal((T, n))
     return GPTasks(gp, P, f, y, C)
 
