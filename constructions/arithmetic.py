@@ -27,7 +27,6 @@ irrational).
 from __future__ import annotations
 
 import math
-import weakref
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from fractions import Fraction
@@ -37,6 +36,7 @@ import flint
 import mpmath
 import numpy as np
 from mpmath.libmp import from_man_exp, from_rational
+from transformer_proofs.constructions.memo import remembered
 from transformer_proofs.constructions.polynomial_sums import PolynomialSum, lazy_sum, product
 from transformer_proofs.constructions.rational_functions import RationalFunction, polynomial_context
 
@@ -163,19 +163,14 @@ class Arithmetic:
         steps) or a forward pass run on many prompts converts them once.
         Weights are never changed in place (a mutant is a new array); a value
         that cannot be weakly referenced (a list) is converted every time."""
-        if not isinstance(w, np.ndarray):
-            return self.array(w)
-        cache = self.__dict__.setdefault("_weight_arrays", {})
-        key = id(w)
-        hit = cache.get(key)
-        if hit is not None and hit[0]() is w:
-            return hit[1]
-        out = self.array(w)
-        for part in (out.val, out.err) if isinstance(out, ErrArray) else (out,):
-            if isinstance(part, np.ndarray) and not np.may_share_memory(part, w):  # never the caller's own array
-                part.flags.writeable = False
-        cache[key] = (weakref.ref(w, lambda _: cache.pop(key, None)), out)
-        return out
+        def convert() -> Array:
+            out = self.array(w)
+            for part in (out.val, out.err) if isinstance(out, ErrArray) else (out,):
+                if isinstance(part, np.ndarray) and not np.may_share_memory(part, w):  # never the caller's own array
+                    part.flags.writeable = False
+            return out
+
+        return remembered(self.__dict__.setdefault("_weight_arrays", {}), w, "array", convert)
 
     def zeros(self, shape: tuple[int, ...]) -> Array:
         return self.array(np.zeros(shape, dtype=object) + 0)
@@ -518,26 +513,6 @@ class Float64Bounded(Arithmetic):
             return x
         return self._convert(x)  # not remembered: a prompt may be refilled in place (weights go through weight())
 
-    def weight(self, w: np.ndarray) -> ErrArray:
-        """``w`` (a weight: plain numbers) as an ErrArray, converted once per
-        weight array and remembered while the array lives (weights are not
-        changed in place: a mutant is a new array)."""
-        if not isinstance(w, np.ndarray):  # a list cannot be weakly referenced: converted every time
-            return self._convert(w)
-        hit = self._weights.get(id(w))
-        if hit is not None and hit[0]() is w:
-            return hit[1]
-        out = self._convert(w)
-        out.val.flags.writeable = False
-        out.__dict__["_abs"] = np.abs(out.val)  # |W| for the bound of every product with it
-        key = id(w)
-        self._weights[key] = (weakref.ref(w, lambda _: self._weights.pop(key, None)), out)
-        return out
-
-    @property
-    def _weights(self) -> dict[int, Any]:
-        return self.__dict__.setdefault("_weight_cache", {})
-
     def _convert(self, x: Any) -> ErrArray:
         a = np.asarray(x)
         exact = no_error(a.shape)
@@ -587,7 +562,7 @@ class Float64Bounded(Arithmetic):
         # the factor covers the rounding of the bound's own computation (k-term sums, two
         # scalings and one addition), applied to the cheaper of the two operands
         c = 1 + 4 * UNIT_ROUNDOFF_64 * (k + 4)
-        abs_a, abs_b = self._abs(a), self._abs(b)
+        abs_a, abs_b = a.abs(), b.abs()  # |W| once per weight: the weight's ErrArray is remembered
         if a.exact and b.exact:
             bound = _scaled_product(abs_a, abs_b, g * c)
         elif b.exact:  # (γ|a| + e_a)|b|
@@ -598,10 +573,6 @@ class Float64Bounded(Arithmetic):
             bound = np.matmul(abs_a, _gamma_plus(abs_b, g, b.err, c))
             bound += np.matmul(a.err, _gamma_plus(abs_b, 1.0, b.err, c))
         return ErrArray(val, bound)
-
-    @staticmethod
-    def _abs(a: ErrArray) -> np.ndarray:
-        return a.abs()
 
     def sum(self, a: ErrArray, axis: int) -> ErrArray:
         return a.sum(axis)
@@ -765,17 +736,7 @@ class _FlintMatrices(Arithmetic):
         """``w`` (a weight: plain numbers) as a flint matrix of this system,
         converted once per weight array and remembered while the array lives
         (weights are not changed in place: a mutant is a new array)."""
-        cache = self.__dict__.setdefault("_weights", {})
-        hit = cache.get(id(w))
-        if hit is not None and hit[0]() is w:
-            return hit[1]
-        mat = self._to_mat(self.array(w))
-        key = id(w)
-        try:
-            cache[key] = (weakref.ref(w, lambda _: cache.pop(key, None)), mat)
-        except TypeError:  # not weak-referenceable (a list): not remembered
-            pass
-        return mat
+        return remembered(self.__dict__.setdefault("_weights", {}), w, "matrix", lambda: self._to_mat(self.array(w)))
 
     def linear_attention(self, W_V: Any, W_K: Any, W_Q: Any, W_O: Any, Z_M: Array, Z: Array) -> Array:
         if np.ndim(Z) != 2 or np.ndim(Z_M) != 2 or 0 in np.shape(Z_M):

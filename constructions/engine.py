@@ -19,7 +19,6 @@ float64 run, an exact rational run and a prime-field run are the *same* code.
 from __future__ import annotations
 
 import math
-import weakref
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any, Callable, Literal, Sequence, Union
@@ -27,6 +26,7 @@ from typing import Any, Callable, Literal, Sequence, Union
 import numpy as np
 from transformer_proofs.constructions import float_attention
 from transformer_proofs.constructions.arithmetic import Arithmetic, ErrArray
+from transformer_proofs.constructions.memo import remembered
 
 ScoreName = Literal["linear", "relu", "exp", "softmax"]
 Kernel = Callable[[Arithmetic, Any, Any], Any]  # (ar, keys (.., dh, N), queries (.., dh, N)) -> (.., N, N)
@@ -264,7 +264,7 @@ def head_score(layer: Attention, head: Head) -> Any:
     return layer.score if head.score is None else head.score
 
 
-_MASKS: dict[tuple[int, int, bool], tuple[Any, np.ndarray]] = {}  # id(key_mask), N, causal -> (weak ref, mask)
+_MASKS: dict[Any, Any] = {}  # (id(key_mask), (N, causal)) -> (weak ref, mask): see constructions.memo
 
 
 def attention_mask(key_mask: np.ndarray, N: int, causal: bool) -> np.ndarray:
@@ -275,12 +275,7 @@ def attention_mask(key_mask: np.ndarray, N: int, causal: bool) -> np.ndarray:
     are never changed in place: a mutant's is a new array)."""
     if not isinstance(key_mask, np.ndarray):
         return _attention_mask(key_mask, N, causal)
-    key = (id(key_mask), N, causal)
-    hit = _MASKS.get(key)
-    if hit is None or hit[0]() is not key_mask:
-        hit = (weakref.ref(key_mask, lambda _: _MASKS.pop(key, None)), _attention_mask(key_mask, N, causal))
-        _MASKS[key] = hit
-    return hit[1].copy()
+    return remembered(_MASKS, key_mask, (N, causal), lambda: _attention_mask(key_mask, N, causal)).copy()
 
 
 def _attention_mask(key_mask: Any, N: int, causal: bool) -> np.ndarray:

@@ -43,13 +43,13 @@ runs the layers one by one (which also reports any malformed input).
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass
 from typing import Any, Iterable
 
 import numpy as np
 from transformer_proofs.constructions.arithmetic import Arithmetic
 from transformer_proofs.constructions.engine import MLP, Attention, Head, PromptError, Transformer, head_score
+from transformer_proofs.constructions.memo import remembered
 
 # One entry converted into or out of a flint matrix (a Python object made or
 # read) costs about as much as this many multiply-adds inside a flint product
@@ -76,23 +76,13 @@ class Part:
     cols: Any = None
 
 
-_remembered: dict[tuple[int, str], tuple[Any, Any]] = {}
+_remembered: dict[Any, Any] = {}  # (id(w), key) -> (weak ref, value): see constructions.memo
 
 
 def _remember(w: Any, key: str, make: Any) -> Any:
     """``make()``, remembered while the array ``w`` lives (weights are not
     changed in place: a mutant is a new array)."""
-    slot = (id(w), key)
-    hit = _remembered.get(slot)
-    if hit is not None and hit[0]() is w:
-        return hit[1]
-    value = make()
-    try:
-        # the callback holds the dict itself: it may run at interpreter exit, after module globals are gone
-        _remembered[slot] = (weakref.ref(w, lambda _, cache=_remembered: cache.pop(slot, None)), value)
-    except TypeError:  # not weak-referenceable: not remembered
-        pass
-    return value
+    return remembered(_remembered, w, key, make)
 
 
 def _nonzero(w: Any) -> np.ndarray:

@@ -28,12 +28,12 @@ actually performed, since it is propagated operation by operation
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
 from transformer_proofs.constructions.arithmetic import ErrArray, Float64, Float64Bounded, is_exact_double, no_error
+from transformer_proofs.constructions.memo import remembered
 
 Index = Any  # a slice (a run of rows/tokens: a view) or an integer array
 
@@ -189,20 +189,14 @@ def plan_head(head: Any, rows: np.ndarray | None,
                     WeightOp.of((WQ[coords], eQ[coords])), O), writes
 
 
-_PLANS: dict[tuple[int, int, int], tuple[Any, LayerPlan | None]] = {}
+_PLANS: dict[Any, Any] = {}  # (id(layer), (D, N)) -> (weak ref, plan): see constructions.memo
 
 
 def layer_plan(layer: Any, D: int, N: int) -> LayerPlan | None:
     """The plan of a linear layer (every head associated, additive residual,
     already validated by the engine), made once per (layer, D, N) and
     remembered while the layer lives.  None when no head writes anything."""
-    key = (id(layer), D, N)
-    hit = _PLANS.get(key)
-    if hit is not None and hit[0]() is layer:
-        return hit[1]
-    plan = _make_plan(layer)
-    _PLANS[key] = (weakref.ref(layer, lambda _: _PLANS.pop(key, None)), plan)
-    return plan
+    return remembered(_PLANS, layer, (D, N), lambda: _make_plan(layer))
 
 
 def _make_plan(layer: Any) -> LayerPlan | None:
