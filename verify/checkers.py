@@ -269,7 +269,7 @@ def check_float64_batched(spec: ClaimSpec, ctx: Context, mutant: Mutant | None =
         for k in range(batches):
             inst = batch.draw(DyadicDraw(rng), sizes, size)
             with ar.working_precision():
-                lhs, rhs = batch.evaluate(spec.build, ar, inst, mutant)
+                lhs, rhs = batch.evaluate(spec.built, ar, inst, mutant)
             v, bad = batch_verdict(spec.relation, lhs, rhs)
             if v.status == "fails":  # the whole batch was checked; ``where`` names its worst prompt
                 return _fail("float64", t.count + size, v, sizes)

@@ -240,13 +240,13 @@ class Batch(Generic[I]):
     size: int = 512
     batches: int = 8
 
-    def evaluate(self, build: Callable[[I], Any], ar: Any, batch: I, mutant: "Mutant | None" = None) -> tuple[Any, Any]:
-        """(model side, reference side) of a batch in ``ar``, each (B, ...)."""
+    def evaluate(self, built: Callable[[I, "Mutant | None"], Any], ar: Any, batch: I,
+                 mutant: "Mutant | None" = None) -> tuple[Any, Any]:
+        """(model side, reference side) of a batch in ``ar``, each (B, ...);
+        ``built`` is the spec's :meth:`ClaimSpec.built`."""
         from transformer_proofs.constructions.engine import forward
 
-        model = build(batch)
-        if mutant is not None:
-            model = mutant.apply(model, batch)
+        model = built(batch, mutant)
         state = forward(ar, model, self.prompt(ar, batch))
         return (state if self.readout is None else self.readout(ar, model, state, batch)), self.reference(ar, batch)
 
