@@ -473,6 +473,19 @@ def _scaled_product(a: np.ndarray, b: np.ndarray, factor: float) -> np.ndarray:
     return out
 
 
+SMALLEST_NORMAL_64 = 2.0**-1022
+
+
+def rounding_error(x: Any, f: float) -> float:
+    """A bound on |f − x| for f = float(x), the double nearest x: 0 when f is
+    x exactly; else half an ulp, u·|f| where f is a normal double (Higham
+    Thm 2.2 in the form fl(x) = x/(1 + δ)), and half the least subnormal,
+    2^-1075, below (a nonzero x that became 0.0 or a subnormal keeps an error)."""
+    if _is_exact_double(x, f):
+        return 0.0
+    return UNIT_ROUNDOFF_64 * abs(f) if abs(f) >= SMALLEST_NORMAL_64 else 2.0**-1075
+
+
 def is_exact_double(x: Any, f: float) -> bool:
     """Is the double ``f = float(x)`` exactly the number ``x``?  (Public name of the test below.)"""
     return _is_exact_double(x, f)
@@ -519,8 +532,7 @@ class Float64Bounded(Arithmetic):
         if a.dtype == object:
             # entries that are not exactly representable start with half an ulp
             f = a.astype(float)
-            errs = [0.0 if _is_exact_double(v, fv) else UNIT_ROUNDOFF_64 * abs(fv)
-                    for fv, v in zip(f.ravel().tolist(), a.ravel())]
+            errs = [rounding_error(v, fv) for fv, v in zip(f.ravel().tolist(), a.ravel())]
             if any(errs):
                 exact = np.array(errs).reshape(a.shape)
             a = f
@@ -528,8 +540,7 @@ class Float64Bounded(Arithmetic):
 
     def const(self, x: Any) -> ErrArray:
         f = float(x)
-        e = 0.0 if _is_exact_double(x, f) else UNIT_ROUNDOFF_64 * abs(f)
-        return ErrArray(np.asarray(f), np.asarray(e))
+        return ErrArray(np.asarray(f), np.asarray(rounding_error(x, f)))
 
     def zeros(self, shape: tuple[int, ...]) -> ErrArray:
         return ErrArray(np.zeros(shape), no_error(shape))

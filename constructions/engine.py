@@ -328,7 +328,7 @@ def _float_plan(ar: Arithmetic, layer: Attention, d_model: int, N: int) -> bool:
     a float64 number system, an additive residual, every head linear and
     associated, weights of the right shapes?"""
     if not (float_attention.supports(ar) and layer.residual == "add"
-            and all(associates(layer, h, N) for h in layer.heads)):
+            and all(associates(layer, h, N) for h in layer.heads) and float_attention.plannable(layer)):
         return False
     for head in layer.heads:
         head.validate(d_model, kernel=False)

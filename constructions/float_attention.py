@@ -32,7 +32,15 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
-from transformer_proofs.constructions.arithmetic import ErrArray, Float64, Float64Bounded, is_exact_double, no_error
+from transformer_proofs.constructions.arithmetic import (
+    SMALLEST_NORMAL_64,
+    UNIT_ROUNDOFF_64,
+    ErrArray,
+    Float64,
+    Float64Bounded,
+    is_exact_double,
+    no_error,
+)
 from transformer_proofs.constructions.memo import remembered
 
 Index = Any  # a slice (a run of rows/tokens: a view) or an integer array
@@ -101,7 +109,7 @@ class WeightOp:
         if isinstance(ar, Float64Bounded):
             # exact doubles (checked at planning) carry no error; a weight that is not
             # (a Fraction like 1/10) is rounded once: half an ulp of each entry
-            err = no_error(w.shape) if self.exact else np.abs(w) * 2.0**-53
+            err = no_error(w.shape) if self.exact else np.abs(w) * UNIT_ROUNDOFF_64  # normal doubles: plannable()
             return _weight_errarray(w, err)
         return w
 
@@ -216,6 +224,29 @@ def _make_plan(layer: Any) -> LayerPlan | None:
         return None
     keys = _index(np.flatnonzero(np.asarray(layer.key_mask)))
     return LayerPlan(heads, keys, _index(rows), layer.scale)
+
+
+_NORMAL: dict[Any, Any] = {}  # (id(layer), None) -> (weak ref, bool): see constructions.memo
+
+
+def plannable(layer: Any) -> bool:
+    """Is every nonzero weight entry of ``layer`` a normal double after
+    rounding?  The plan reads the sparsity of the doubles and gives an inexact
+    entry half an ulp, u·|w|: a nonzero entry that underflowed to 0.0 or to a
+    subnormal would be dropped or under-bounded, so such a layer runs the
+    general path (whose conversion bounds it, :func:`~transformer_proofs.constructions.arithmetic.rounding_error`)."""
+    def normal() -> bool:
+        for h in layer.heads:
+            for w in (h.W_Q, h.W_K, h.W_V, h.W_O):
+                if w is None:
+                    continue
+                a = np.asarray(w)
+                f = np.abs(np.asarray(a, dtype=np.float64))
+                if ((a != 0) & (f < SMALLEST_NORMAL_64)).any():
+                    return False
+        return True
+
+    return remembered(_NORMAL, layer, None, normal)
 
 
 def supports(ar: Any) -> bool:

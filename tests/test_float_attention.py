@@ -90,3 +90,21 @@ def test_no_plan_for_non_float_systems() -> None:
     assert not float_attention.supports(Rational())
     with pytest.raises(ValueError, match="all-zero"):
         float_attention.WeightOp.of((np.zeros((2, 2)), np.ones((2, 2), dtype=bool)))
+
+
+def test_a_weight_that_underflows_keeps_its_error() -> None:
+    """A nonzero weight entry that rounds to 0.0 (2^-1100) is not an exact zero:
+    the layer is not planned, and the general path bounds the entry's rounding
+    (half the least subnormal), so the bound encloses the exact value."""
+    tiny, big = Fraction(1, 2**1100), Fraction(2**1000)
+    W_V = np.array([[tiny, 0], [0, 0]], dtype=object)
+    W_O = np.array([[1, 0], [big, 0]], dtype=object)
+    W_QK = np.array([[1, 0], [0, 1]], dtype=object)
+    layer = Attention(heads=(Head(W_QK, W_QK, W_V, W_O),), score="linear", key_mask=np.array([1, 1]))
+    model = Transformer(layers=(layer,), coordinates=("a", "b"))
+    assert not float_attention.plannable(layer)
+    Z = np.array([[1, 1], [1, 1]], dtype=object)
+    out = forward(Float64Bounded(), model, Z)
+    exact = forward(Rational(), model, Z)
+    for v, e, x in zip(out.val.ravel(), np.broadcast_to(out.err, out.shape).ravel(), np.ravel(exact)):
+        assert abs(Fraction(float(v)) - Fraction(str(x))) <= Fraction(float(e))
