@@ -393,7 +393,10 @@ class ErrArray:
         bound *= u
         if not is_no_error(err):
             bound += err
-        bound *= 1 + 4 * u
+        # the factor covers the rounding of the bound's own computation: at most three roundings in the
+        # operation's error term (a product's three products and two sums, a quotient's difference, sum and
+        # division) and two here, each a factor (1 + u): (1 + u)^5 <= 1 + 8u
+        bound *= 1 + 8 * u
         return ErrArray(val, bound)
 
     def __add__(self, other: Any) -> "ErrArray":
@@ -450,7 +453,9 @@ class ErrArray:
         err = gamma(max(k - 1, 1)) * self.abs().sum(axis=axis)
         if not self.exact:
             err = err + self.err.sum(axis=axis)
-        return ErrArray(v, err * (1 + 4 * UNIT_ROUNDOFF_64))
+        # Σ|x| and Σe are k-term sums (each low by at most γ_{k-1}), then a scaling, an addition and this
+        # scaling: covered by 1 + 4u(k + 2), as matmul's bound is by 1 + 4u(k + 4)
+        return ErrArray(v, err * (1 + 4 * UNIT_ROUNDOFF_64 * (k + 2)))
 
 
 def _gamma_plus(abs_x: np.ndarray, g: float, err: np.ndarray, c: float) -> np.ndarray:
