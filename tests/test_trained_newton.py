@@ -199,3 +199,14 @@ def test_read_layers_refuses_another_form():
     bad = model.with_layers([replace(model.layers[0], heads=(replace(head, W_V=W_V),))])
     with pytest.raises(ValueError, match="block form"):
         nt.read_layers(bad)
+
+
+def test_a_lowered_gap_bound_lets_three_newton_iterates_per_layer_through(monkeypatch):
+    """Layers that are Newton's iterates 3ℓ beat the L-step GD bound, so only the last-layer gap rejects them
+    (their last layer is Newton's iterate, closer than GD's): a gap bound lowered to −0.05 lets them through."""
+    three = next(f for f in nc.FALSIFIERS if f.name == "three Newton iterates per layer")
+    caught, why = three.run(Context(seed=0))
+    assert caught, why
+    monkeypatch.setattr(nc, "GAP_BOUND", -0.05)
+    caught, why = three.run(Context(seed=0))
+    assert not caught, why

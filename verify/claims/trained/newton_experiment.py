@@ -220,14 +220,16 @@ def weights(gamma: np.ndarray, phi: np.ndarray, name: str) -> Callable[[int], Ca
     return lambda seed: (lambda mu: LayerFilters(name, residual_factors(gamma, phi, mu)))
 
 
-def newton_layers(offset: int = 1) -> Callable[[int], Callable[[np.ndarray], LayerFilters]]:
-    """Layers that are Newton's iterates k = ℓ − 1 + offset (Fu et al.'s finding, made exact): residual
-    factors (1 − λ²/λ_max²)^(2^k)."""
+def newton_layers(offset: int = 1, stride: int = 1) -> Callable[[int], Callable[[np.ndarray], LayerFilters]]:
+    """Layers that are Newton's iterates k = offset + stride·(ℓ − 1) (Fu et al.'s finding, made exact; their
+    middle layers do about 3 iterations each): residual factors (1 − λ²/λ_max²)^(2^k)."""
+    if offset + stride * (DEPTH - 1) > K_MAX:
+        raise ValueError(f"Newton iterates beyond K_MAX = {K_MAX}")
 
     def filters(mu: np.ndarray) -> LayerFilters:
         lam = N * mu
         return LayerFilters("Newton iterates as layers",
-                            np.stack([1 - newton_filter(lam, l + offset) for l in range(DEPTH)]))
+                            np.stack([1 - newton_filter(lam, offset + stride * l) for l in range(DEPTH)]))
 
     return lambda seed: filters
 
