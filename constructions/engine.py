@@ -342,10 +342,10 @@ def apply_attention(ar: Arithmetic, layer: Attention, Z: Any) -> Any:
     d_model, N = Z.shape[-2], Z.shape[-1]
     if not layer.heads:
         raise PromptError("an attention layer needs at least one head")
+    mask = attention_mask(layer.key_mask, N, layer.causal)  # validates the key mask on every path (remembered)
     if _float_plan(ar, layer, d_model, N):
         plan = float_attention.layer_plan(layer, d_model, N)
         return Z if plan is None else plan.apply(ar, Z)  # None: no head writes a nonzero
-    mask = attention_mask(layer.key_mask, N, layer.causal)
     if (any(head_score(layer, h) == "softmax" for h in layer.heads) and layer.empty_query != "zero"
             and (mask.sum(axis=0) == 0).any()):
         j = int(np.flatnonzero(mask.sum(axis=0) == 0)[0])

@@ -188,8 +188,6 @@ class PolynomialSum:
     den = property(lambda self: self.expand().den)
     numer = property(lambda self: self.expand().numer)
     denom = property(lambda self: self.expand().denom)
-    numer_poly = property(lambda self: self.expand().num)
-    denom_poly = property(lambda self: None)
 
     def is_polynomial(self) -> bool:
         return True

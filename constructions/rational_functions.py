@@ -102,16 +102,6 @@ class RationalFunction:
         d = self.den
         return self.num.context().constant(d) if isinstance(d, int) else d
 
-    # the names of the earlier fmpq_mpoly representation
-    @property
-    def numer_poly(self) -> Mpoly:
-        return self.num
-
-    @property
-    def denom_poly(self) -> Mpoly | None:
-        """The polynomial denominator of a quotient; None for a polynomial."""
-        return None if isinstance(self.den, int) else self.den
-
     def is_polynomial(self) -> bool:
         return isinstance(self.den, int)
 
@@ -174,6 +164,8 @@ class RationalFunction:
     def __pow__(self, k: int) -> "RationalFunction":
         if not isinstance(k, int):
             return NotImplemented
+        if k == 0:  # 1 as a polynomial (a quotient's den ** 0 would be the polynomial 1, not the integer)
+            return RationalFunction._make(self.num.context().constant(1), 1)
         base = self if k >= 0 else self.inverse()
         den = base.den ** abs(k)
         return RationalFunction._make(base.num ** abs(k), den)  # a power of a reduced quotient is reduced
@@ -313,6 +305,8 @@ def _evaluate(p: Mpoly, point: Iterable[Any]) -> Fraction:
     """p at a rational point: with x_k = a_k / D (D the lcm of the
     denominators), D^t p(a/D) = Σ_m c_m a^m D^(t-|m|) is an integer sum."""
     pts = [Fraction(int(x.p), int(x.q)) if isinstance(x, flint.fmpq) else Fraction(x) for x in point]
+    if pts and len(pts) != p.context().nvars():
+        raise ValueError(f"a point of {len(pts)} values for a polynomial in {p.context().nvars()} variables")
     if p.is_zero():
         return Fraction(0)
     if not pts:

@@ -278,3 +278,13 @@ def test_a_model_is_a_snapshot_of_the_weights_it_was_built_from(ar) -> None:
 
 def _values(ar, Z):
     return Z.val if hasattr(Z, "val") else Z
+
+
+@pytest.mark.parametrize("ar", [Float64(), Float64Bounded(), Rational()], ids=lambda a: a.name)
+def test_a_key_mask_of_other_values_is_refused_on_every_path(ar) -> None:
+    """The planned float64 path validates the key mask as the general path does (a 0/2 mask was read as 0/1)."""
+    W = np.array([[1, 0], [0, 1]], dtype=object)
+    model = Transformer(layers=(Attention(heads=(Head(W, W, W),), score="linear", key_mask=np.array([1, 2, 0])),),
+                        coordinates=("a", "b"))
+    with pytest.raises(PromptError, match="0 or 1"):
+        forward(ar, model, np.array([[1, 2, 3], [4, 5, 6]], dtype=object))

@@ -23,7 +23,8 @@ def test_quotients_are_reduced_and_compare_as_functions() -> None:
     r = 1 / (1 + X) + X / (1 + X)
     assert r == 1 and r.is_polynomial()
     s = (X / (X + Y)) * ((X + Y) / Y)
-    assert s == X / Y and s.denom_poly is not None
+    assert s == X / Y and not s.is_polynomial()
+    assert (X / (X + Y)) ** 0 == 1 and ((X / (X + Y)) ** 0).is_polynomial()
     assert (X / Y) ** -2 == (Y * Y) / (X * X)
     assert s.total_degree() == 2
 
@@ -81,3 +82,10 @@ def test_values_at_rational_points_of_large_degree() -> None:
     x, y = Fraction(-3, 4), Fraction(5, 6)
     assert f(x, y) == (Fraction(3, 7) * x**5 - x * y**3 + 2) / (y**2 + 1)
     assert f(2, 3) == (Fraction(3, 7) * 32 - 2 * 27 + 2) / 10
+
+
+def test_a_point_must_give_every_variable() -> None:
+    """(X·Y + X/2) at a point of one value is refused (extra variables were read as 1)."""
+    with pytest.raises(ValueError, match="1 values for a polynomial in 2 variables"):
+        (X * Y + X / 2)(Fraction(1, 2))
+    assert (X * Y + X / 2)(Fraction(1, 2), 3) == Fraction(7, 4)
